@@ -307,3 +307,16 @@ type Pos struct {
 	Column int `json:"column"`
 	Byte   int `json:"byte"`
 }
+
+// DeploymentSnapshot is the content of a deployment (PL-2, D-17): everything
+// that decides how a message is handled, with var/local values resolved.
+// It excludes descriptions and the API's name, so the same content in two
+// APIs yields the same deployment id. Stage settings never enter it.
+type DeploymentSnapshot struct {
+	RouteSelectionExpression  string         `json:"route_selection_expression"`
+	APIKeySelectionExpression string         `json:"api_key_selection_expression"`
+	Routes                    []*Route       `json:"routes"`
+	Integrations              []*Integration `json:"integrations"`
+	Authorizers               []*Authorizer  `json:"authorizers"`
+	Models                    []*Model       `json:"models"`
+}
