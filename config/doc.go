@@ -10,5 +10,15 @@
 // §3.4. Problems are returned as hcl.Diagnostics with exact source ranges, all
 // of them from one run; this package never prints.
 //
+// Layout: load.go drives Load; variables.go, locals.go, functions.go and
+// eval.go build the evaluation context; one file per block type holds its
+// decodeXBlock (api.go, integration.go, authorizer.go, model_block.go,
+// route.go, stage.go, api_key.go, usage_plan.go, credentials.go,
+// domain_name.go); requesttime.go keeps request-time expressions symbolic
+// and converts selection expressions; validate.go holds the value checks;
+// diagnostics.go names every diagnostic summary. Unused-object warnings are
+// left out for an API that has errors, where a broken reference would make
+// its target look unused.
+//
 // It must not import plan, apply or runtime.
 package config
