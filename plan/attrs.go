@@ -1,0 +1,281 @@
+package plan
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/wsgwctl/wsgwctl/config/model"
+)
+
+// entry is one object on one side of a diff: its label, its attributes and
+// the attributes its configuration marked sensitive.
+type entry struct {
+	name      string
+	attrs     map[string]any
+	sensitive []string
+}
+
+// alwaysSecret lists, per resource type, the attributes that are sensitive
+// whatever their value came from (PL-9).
+var alwaysSecret = map[string][]string{
+	TypeAPIKey:      {"value"},
+	TypeCredentials: {"secret_access_key"},
+}
+
+// sensitiveAlias maps a block name that Meta.Sensitive records to the
+// attribute that holds the blocks: repeated blocks are one list attribute
+// named in the plural, after the model's json names.
+var sensitiveAlias = map[string]string{
+	"response": "responses",
+	"mapping":  "mappings",
+	"stage":    "stages",
+}
+
+// attrsOf returns the attributes of v, one of the model's object types: its
+// JSON encoding as generic values, without the members named in omit (its
+// label and nested objects) and without members whose value is empty (null,
+// "", [] or {}).
+func attrsOf(v any, omit ...string) map[string]any {
+	tree, err := toTree(v)
+	if err != nil {
+		// The model's types always encode; failing here is a programming
+		// error.
+		panic(fmt.Sprintf("plan: attributes of %T: %v", v, err))
+	}
+	m, ok := tree.(map[string]any)
+	if !ok {
+		panic(fmt.Sprintf("plan: attributes of %T: not an object", v))
+	}
+	for k, e := range m {
+		// Only top-level empties go: inside a value, an empty string (a
+		// domain mapping's base path "") is meaningful.
+		if slices.Contains(omit, k) || isEmpty(e, false) {
+			delete(m, k)
+		}
+	}
+	return m
+}
+
+// diff records the change from before to after (either nil when the object
+// does not exist on that side) of the object typ/name of api at addr, and
+// returns it; it returns nil when nothing changes.
+func (b *builder) diff(typ, api, name, addr string, before, after *entry) *ResourceChange {
+	if before == nil && after == nil {
+		return nil
+	}
+	c := &ResourceChange{Address: addr, Type: typ, Name: name, API: api}
+	switch {
+	case before == nil:
+		c.Actions = []string{ActionCreate}
+	case after == nil:
+		c.Actions = []string{ActionDelete}
+	default:
+		if reflect.DeepEqual(before.attrs, after.attrs) {
+			return nil
+		}
+		c.Actions = []string{ActionUpdate}
+	}
+
+	// Sensitivity: what the configuration marks (known only for the
+	// desired side, since Meta is not kept in state), plus the attributes
+	// that are always secret. A value on the before side is treated as
+	// sensitive when the after side's is, so that a secret is not revealed
+	// by the old value of an update.
+	sens := map[string]bool{}
+	for _, a := range alwaysSecret[typ] {
+		sens[a] = true
+	}
+	if after != nil {
+		for _, a := range after.sensitive {
+			if alias, ok := sensitiveAlias[a]; ok {
+				a = alias
+			}
+			sens[a] = true
+		}
+	}
+	if before != nil && after != nil {
+		for a := range sens {
+			if !reflect.DeepEqual(before.attrs[a], after.attrs[a]) {
+				c.SensitiveChanged = append(c.SensitiveChanged, a)
+			}
+		}
+		slices.Sort(c.SensitiveChanged)
+	}
+	if before != nil {
+		c.Before, c.BeforeSensitive = masked(before.attrs, sens)
+	}
+	if after != nil {
+		c.After, c.AfterSensitive = masked(after.attrs, sens)
+	}
+	b.changes = append(b.changes, c)
+	return c
+}
+
+// masked returns a copy of attrs with the values of the sensitive
+// attributes present replaced by nil, and the set of those attributes (nil
+// when there are none).
+func masked(attrs map[string]any, sens map[string]bool) (map[string]any, map[string]bool) {
+	var marks map[string]bool
+	out := make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		if sens[k] {
+			if marks == nil {
+				marks = map[string]bool{}
+			}
+			marks[k] = true
+			v = nil
+		}
+		out[k] = v
+	}
+	return out, marks
+}
+
+// diffAll diffs two lists of entries of type typ by name and returns the
+// changes made, keyed by name.
+func (b *builder) diffAll(typ, api string, addr func(name string) string, before, after []entry) map[string]*ResourceChange {
+	old := make(map[string]*entry, len(before))
+	var names []string
+	for i := range before {
+		old[before[i].name] = &before[i]
+		names = append(names, before[i].name)
+	}
+	cur := make(map[string]*entry, len(after))
+	for i := range after {
+		cur[after[i].name] = &after[i]
+		if old[after[i].name] == nil {
+			names = append(names, after[i].name)
+		}
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	out := map[string]*ResourceChange{}
+	for _, n := range names {
+		if c := b.diff(typ, api, n, addr(n), old[n], cur[n]); c != nil {
+			out[n] = c
+		}
+	}
+	return out
+}
+
+// Entry constructors, one per object type. Nil objects are skipped.
+
+func apiEntry(a *model.API) *entry {
+	if a == nil {
+		return nil
+	}
+	return &entry{name: a.Name, attrs: attrsOf(a, "name", "routes", "integrations", "authorizers", "models", "stages"), sensitive: a.Meta.Sensitive}
+}
+
+func routeEntries(rs []*model.Route) []entry {
+	out := make([]entry, 0, len(rs))
+	for _, r := range rs {
+		if r != nil {
+			out = append(out, entry{name: r.Key, attrs: attrsOf(r, "key"), sensitive: r.Meta.Sensitive})
+		}
+	}
+	return out
+}
+
+func integrationEntries(is []*model.Integration) []entry {
+	out := make([]entry, 0, len(is))
+	for _, i := range is {
+		if i != nil {
+			out = append(out, entry{name: i.Name, attrs: attrsOf(i, "name"), sensitive: i.Meta.Sensitive})
+		}
+	}
+	return out
+}
+
+func authorizerEntries(as []*model.Authorizer) []entry {
+	out := make([]entry, 0, len(as))
+	for _, a := range as {
+		if a != nil {
+			out = append(out, entry{name: a.Name, attrs: attrsOf(a, "name"), sensitive: a.Meta.Sensitive})
+		}
+	}
+	return out
+}
+
+func modelEntries(ms []*model.Model) []entry {
+	out := make([]entry, 0, len(ms))
+	for _, m := range ms {
+		if m != nil {
+			out = append(out, entry{name: m.Name, attrs: attrsOf(m, "name"), sensitive: m.Meta.Sensitive})
+		}
+	}
+	return out
+}
+
+// stageEntries returns the stages' entries with the extra attribute
+// "deployment_id": the deployment each stage runs (from runs), when known.
+func stageEntries(ss []*model.Stage, runs map[string]string) []entry {
+	out := make([]entry, 0, len(ss))
+	for _, s := range ss {
+		if s == nil {
+			continue
+		}
+		attrs := attrsOf(s, "name")
+		if id := runs[s.Name]; id != "" {
+			attrs["deployment_id"] = id
+		}
+		out = append(out, entry{name: s.Name, attrs: attrs, sensitive: s.Meta.Sensitive})
+	}
+	return out
+}
+
+func apiKeyEntries(ks []*model.APIKey) []entry {
+	out := make([]entry, 0, len(ks))
+	for _, k := range ks {
+		if k != nil {
+			out = append(out, entry{name: k.Name, attrs: attrsOf(k, "name"), sensitive: k.Meta.Sensitive})
+		}
+	}
+	return out
+}
+
+func usagePlanEntries(us []*model.UsagePlan) []entry {
+	out := make([]entry, 0, len(us))
+	for _, u := range us {
+		if u != nil {
+			out = append(out, entry{name: u.Name, attrs: attrsOf(u, "name"), sensitive: u.Meta.Sensitive})
+		}
+	}
+	return out
+}
+
+func credentialsEntries(cs []*model.Credentials) []entry {
+	out := make([]entry, 0, len(cs))
+	for _, c := range cs {
+		if c != nil {
+			out = append(out, entry{name: c.Name, attrs: attrsOf(c, "name"), sensitive: c.Meta.Sensitive})
+		}
+	}
+	return out
+}
+
+func domainNameEntries(ds []*model.DomainName) []entry {
+	out := make([]entry, 0, len(ds))
+	for _, d := range ds {
+		if d != nil {
+			out = append(out, entry{name: d.Host, attrs: attrsOf(d, "host"), sensitive: d.Meta.Sensitive})
+		}
+	}
+	return out
+}
+
+// topLevel holds the top-level objects of a configuration or a state.
+type topLevel struct {
+	apiKeys     []*model.APIKey
+	usagePlans  []*model.UsagePlan
+	credentials []*model.Credentials
+	domainNames []*model.DomainName
+}
+
+// planTopLevel diffs the api keys, usage plans, credentials and domain names.
+func (b *builder) planTopLevel(before, after topLevel) {
+	b.diffAll(TypeAPIKey, "", model.APIKeyAddress, apiKeyEntries(before.apiKeys), apiKeyEntries(after.apiKeys))
+	b.diffAll(TypeUsagePlan, "", model.UsagePlanAddress, usagePlanEntries(before.usagePlans), usagePlanEntries(after.usagePlans))
+	b.diffAll(TypeCredentials, "", model.CredentialsAddress, credentialsEntries(before.credentials), credentialsEntries(after.credentials))
+	b.diffAll(TypeDomainName, "", model.DomainNameAddress, domainNameEntries(before.domainNames), domainNameEntries(after.domainNames))
+}
