@@ -133,21 +133,7 @@ func refName(tr hcl.Traversal) (string, bool) {
 // errors; the value may still be unknown when it depends on an unset
 // variable.
 func (d *decoder) evalStatic(expr hcl.Expression, where string) (cty.Value, bool) {
-	ok := true
-	for _, tr := range expr.Variables() {
-		if !d.checkRef(tr, where, nil) {
-			ok = false
-		}
-	}
-	if !ok {
-		return cty.DynamicVal, false
-	}
-	v, diags := expr.Value(d.ctx)
-	d.addAll(diags)
-	if diags.HasErrors() {
-		return cty.DynamicVal, false
-	}
-	return v, true
+	return d.evalScoped(expr, where, nil)
 }
 
 // attrSet decodes the attributes of one block.
