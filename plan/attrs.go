@@ -64,6 +64,12 @@ func (b *builder) diff(typ, api, name, addr string, before, after *entry) *Resou
 	if before == nil && after == nil {
 		return nil
 	}
+	if after != nil && len(after.sensitive) > 0 {
+		if b.next.Sensitive == nil {
+			b.next.Sensitive = map[string][]string{}
+		}
+		b.next.Sensitive[addr] = slices.Sorted(slices.Values(after.sensitive))
+	}
 	c := &ResourceChange{Address: addr, Type: typ, Name: name, API: api}
 	switch {
 	case before == nil:
@@ -77,22 +83,26 @@ func (b *builder) diff(typ, api, name, addr string, before, after *entry) *Resou
 		c.Actions = []string{ActionUpdate}
 	}
 
-	// Sensitivity: what the configuration marks (known only for the
-	// desired side, since Meta is not kept in state), plus the attributes
-	// that are always secret. A value on the before side is treated as
-	// sensitive when the after side's is, so that a secret is not revealed
-	// by the old value of an update.
+	// Sensitivity: what the configuration marks now, what it marked when
+	// the prior state was applied (state.State.Sensitive), and the
+	// attributes that are always secret. Both sides share one set, so that
+	// neither the old nor the new value of an update reveals a secret.
 	sens := map[string]bool{}
 	for _, a := range alwaysSecret[typ] {
 		sens[a] = true
 	}
+	var marked []string
 	if after != nil {
-		for _, a := range after.sensitive {
-			if alias, ok := sensitiveAlias[a]; ok {
-				a = alias
-			}
-			sens[a] = true
+		marked = append(marked, after.sensitive...)
+	}
+	if before != nil {
+		marked = append(marked, b.priorSensitive[addr]...)
+	}
+	for _, a := range marked {
+		if alias, ok := sensitiveAlias[a]; ok {
+			a = alias
 		}
+		sens[a] = true
 	}
 	if before != nil && after != nil {
 		for a := range sens {

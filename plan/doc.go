@@ -42,9 +42,12 @@
 //
 // api_key.value and credentials.secret_access_key are always sensitive, as
 // is every attribute the desired object's Meta.Sensitive lists. Meta is not
-// kept in state, so a before value is sensitive when the after side's value
-// is or when it is always secret; a deleted object's other attributes show
-// in clear. Sensitive values never leave Make: ResourceChange.Before and
+// part of an object's value, so NewState records the marks by address in
+// state.State.Sensitive, and Make treats an attribute as sensitive on both
+// sides of a change when either the configuration or the prior state marks
+// it; a destroyed object's secrets therefore stay masked. A change of marks
+// alone is not a change: it is recorded with the next apply that writes.
+// Sensitive values never leave Make: ResourceChange.Before and
 // After hold nil for them, BeforeSensitive and AfterSensitive mark them, and
 // SensitiveChanged says which of them change. Plan.Desired and NewState
 // hold the secrets in clear, as saved plans and state do (D-20).

@@ -229,6 +229,7 @@ func Make(desired *model.Config, prior *state.State, opts Options) (*Plan, []*Pr
 	if prior != nil {
 		p.PriorLineage, p.PriorSerial = prior.Lineage, prior.Serial
 		b.next.Version, b.next.Lineage, b.next.Serial = prior.Version, prior.Lineage, prior.Serial
+		b.priorSensitive = prior.Sensitive
 	}
 
 	desiredAPIs := map[string]*model.API{}
@@ -281,6 +282,9 @@ type builder struct {
 	deployments []*DeploymentChange
 	problems    []*Problem
 	next        *state.State
+	// priorSensitive is the prior state's record of sensitive attributes
+	// by address (state.State.Sensitive).
+	priorSensitive map[string][]string
 	// kept is the deployment history planDeployments keeps for the API
 	// being planned.
 	kept []*state.Deployment

@@ -459,3 +459,42 @@ func TestSelectionExpressionTriggersAPI(t *testing.T) {
 		t.Errorf("description change: %v %+v", addresses(p), p.Deployments)
 	}
 }
+
+// TestSensitiveRememberedInState checks that an attribute marked sensitive
+// when it was applied stays masked after the configuration that marked it is
+// gone: the object is destroyed, or the mark is dropped (D-20).
+func TestSensitiveRememberedInState(t *testing.T) {
+	cfg := chatConfig(t)
+	cfg.APIs[0].Integrations[0].URI = tmpl(t, "http://127.0.0.1:9000/?token=hunter2")
+	cfg.APIs[0].Integrations[0].Meta.Sensitive = []string{"uri"}
+	p := mustMake(t, cfg, nil)
+	addr := `api.chat.integration["backend"]`
+	if got := p.NewState.Sensitive[addr]; !slices.Equal(got, []string{"uri"}) {
+		t.Fatalf("NewState.Sensitive[%s] = %v, want [uri]", addr, got)
+	}
+	st := applyForTest(t, p)
+
+	for name, desired := range map[string]*model.Config{
+		"destroyed":    {},
+		"mark dropped": chatConfig(t),
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := mustMake(t, desired, st)
+			c := change(p, addr)
+			if c == nil {
+				t.Fatalf("no change for %s", addr)
+			}
+			if c.Before["uri"] != nil || !c.BeforeSensitive["uri"] {
+				t.Errorf("before uri not masked: %+v", c)
+			}
+			if c.After != nil && (c.After["uri"] != nil || !c.AfterSensitive["uri"]) {
+				t.Errorf("after uri not masked: %+v", c)
+			}
+			for _, c := range p.Changes {
+				if strings.Contains(fmt.Sprint(c.Before, c.After), "hunter2") {
+					t.Errorf("secret in change %s", c.Address)
+				}
+			}
+		})
+	}
+}

@@ -25,6 +25,13 @@ type State struct {
 	UsagePlans  []*model.UsagePlan   `json:"usage_plans,omitempty"`
 	Credentials []*model.Credentials `json:"credentials,omitempty"`
 	DomainNames []*model.DomainName  `json:"domain_names,omitempty"`
+
+	// Sensitive maps an object's address to the attributes whose value came
+	// from a variable declared sensitive when it was applied (the objects'
+	// Meta.Sensitive, which is not part of their value). It lets plan, show
+	// and state show mask those values even after the configuration that
+	// marked them is gone, e.g. for an object being destroyed (D-20).
+	Sensitive map[string][]string `json:"sensitive,omitempty"`
 }
 
 // API is an applied API: its settings as last applied, its stages, and its
