@@ -10,6 +10,7 @@ import (
 
 	"github.com/wsgwctl/wsgwctl/config"
 	"github.com/wsgwctl/wsgwctl/config/model"
+	"github.com/wsgwctl/wsgwctl/plan"
 )
 
 // exampleDirs returns every directory under the examples folder that holds at
@@ -55,6 +56,27 @@ func TestExamplesAreValid(t *testing.T) {
 			}
 			if len(loaded.Config.APIs) == 0 {
 				t.Error("example defines no api")
+			}
+		})
+	}
+}
+
+// TestExamplesPlanFromScratch requires that every example can be planned
+// (and so applied) on a fresh machine with no state: in particular that the
+// multistage example's prod pin names the deployment its first apply creates.
+func TestExamplesPlanFromScratch(t *testing.T) {
+	for _, dir := range exampleDirs(t) {
+		t.Run(filepath.ToSlash(dir), func(t *testing.T) {
+			loaded, diags := config.Load(dir, config.LoadOptions{})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			p, problems := plan.Make(loaded.Config, nil, plan.Options{})
+			for _, pr := range problems {
+				t.Errorf("%s: %s", pr.Summary, pr.Detail)
+			}
+			if !p.HasChanges() {
+				t.Error("a first plan has no changes")
 			}
 		})
 	}
@@ -210,8 +232,8 @@ func checkMultistage(t *testing.T, cfg *model.Config) {
 	}
 
 	prod := stage(t, api, "prod")
-	if prod.Deployment != "d-0123456789" {
-		t.Errorf("prod deployment = %q, want the pin d-0123456789", prod.Deployment)
+	if prod.Deployment != "d-4ad15a6624" {
+		t.Errorf("prod deployment = %q, want the pin d-4ad15a6624", prod.Deployment)
 	}
 	if prod.Variables["service"] != "inventory" || prod.Variables["environment"] != "prod" {
 		t.Errorf("prod variables = %q", prod.Variables)

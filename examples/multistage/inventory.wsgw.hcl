@@ -117,8 +117,10 @@ api "inventory" {
   }
 
   stage "prod" {
-    # Pinned: promote moves this line.
-    deployment  = "d-0123456789"
+    # Pinned to the deployment the first apply of this example creates.
+    # Later changes move dev and staging only; `wsgwctl promote inventory
+    # staging prod` rewrites this line when staging is ready.
+    deployment  = "d-4ad15a6624"
     description = "Production, promoted by hand"
     variables = {
       service     = "inventory"
