@@ -1,13 +1,11 @@
 package plan
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"testing"
-	"time"
 
 	"github.com/wsgwctl/wsgwctl/config/model"
 	"github.com/wsgwctl/wsgwctl/state"
+	"github.com/wsgwctl/wsgwctl/state/statetest"
 )
 
 // applyForTest does what apply does with p.NewState, deterministically: API
@@ -18,28 +16,7 @@ func applyForTest(t testing.TB, p *Plan) *state.State {
 	if !p.Applyable() {
 		t.Fatalf("plan is not applyable: %+v", p.Problems)
 	}
-	st := p.NewState.Clone()
-	st.Version = state.Version
-	if st.Lineage == "" {
-		st.Lineage = "00000000-0000-4000-8000-000000000000"
-	}
-	st.Serial++
-	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(st.Serial) * time.Hour)
-	for _, api := range st.APIs {
-		if api.ID == "" {
-			sum := sha256.Sum256([]byte(api.Config.Name))
-			api.ID = hex.EncodeToString(sum[:])[:state.APIIDLength]
-		}
-		for _, d := range api.Deployments {
-			if d.CreatedAt.IsZero() {
-				d.CreatedAt = at
-			}
-		}
-	}
-	if err := st.Validate(); err != nil {
-		t.Fatalf("applied state is invalid: %v", err)
-	}
-	return st
+	return statetest.Apply(t, p.NewState)
 }
 
 func tmpl(t testing.TB, s string) model.Template {

@@ -2,15 +2,12 @@ package views
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
@@ -19,6 +16,7 @@ import (
 	"github.com/wsgwctl/wsgwctl/config/model"
 	"github.com/wsgwctl/wsgwctl/plan"
 	"github.com/wsgwctl/wsgwctl/state"
+	"github.com/wsgwctl/wsgwctl/state/statetest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/plan")
@@ -39,28 +37,7 @@ func applyForTest(t testing.TB, p *plan.Plan) *state.State {
 	if !p.Applyable() {
 		t.Fatalf("plan is not applyable: %+v", p.Problems)
 	}
-	st := p.NewState.Clone()
-	st.Version = state.Version
-	if st.Lineage == "" {
-		st.Lineage = "00000000-0000-4000-8000-000000000000"
-	}
-	st.Serial++
-	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(st.Serial) * time.Hour)
-	for _, api := range st.APIs {
-		if api.ID == "" {
-			sum := sha256.Sum256([]byte(api.Config.Name))
-			api.ID = hex.EncodeToString(sum[:])[:state.APIIDLength]
-		}
-		for _, d := range api.Deployments {
-			if d.CreatedAt.IsZero() {
-				d.CreatedAt = at
-			}
-		}
-	}
-	if err := st.Validate(); err != nil {
-		t.Fatalf("applied state is invalid: %v", err)
-	}
-	return st
+	return statetest.Apply(t, p.NewState)
 }
 
 // applied plans and applies each configuration in turn, from no state.
