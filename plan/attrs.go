@@ -177,44 +177,34 @@ func apiEntry(a *model.API) *entry {
 	return &entry{name: a.Name, attrs: attrsOf(a, "name", "routes", "integrations", "authorizers", "models", "stages"), sensitive: a.Meta.Sensitive}
 }
 
-func routeEntries(rs []*model.Route) []entry {
-	out := make([]entry, 0, len(rs))
-	for _, r := range rs {
-		if r != nil {
-			out = append(out, entry{name: r.Key, attrs: attrsOf(r, "key"), sensitive: r.Meta.Sensitive})
+// entriesOf returns an entry per non-nil object: its label (from id, along
+// with its Meta) and its attributes without the label attribute.
+func entriesOf[T any](objs []*T, label string, id func(*T) (string, model.Meta)) []entry {
+	out := make([]entry, 0, len(objs))
+	for _, o := range objs {
+		if o == nil {
+			continue
 		}
+		name, meta := id(o)
+		out = append(out, entry{name: name, attrs: attrsOf(o, label), sensitive: meta.Sensitive})
 	}
 	return out
+}
+
+func routeEntries(rs []*model.Route) []entry {
+	return entriesOf(rs, "key", func(r *model.Route) (string, model.Meta) { return r.Key, r.Meta })
 }
 
 func integrationEntries(is []*model.Integration) []entry {
-	out := make([]entry, 0, len(is))
-	for _, i := range is {
-		if i != nil {
-			out = append(out, entry{name: i.Name, attrs: attrsOf(i, "name"), sensitive: i.Meta.Sensitive})
-		}
-	}
-	return out
+	return entriesOf(is, "name", func(i *model.Integration) (string, model.Meta) { return i.Name, i.Meta })
 }
 
 func authorizerEntries(as []*model.Authorizer) []entry {
-	out := make([]entry, 0, len(as))
-	for _, a := range as {
-		if a != nil {
-			out = append(out, entry{name: a.Name, attrs: attrsOf(a, "name"), sensitive: a.Meta.Sensitive})
-		}
-	}
-	return out
+	return entriesOf(as, "name", func(a *model.Authorizer) (string, model.Meta) { return a.Name, a.Meta })
 }
 
 func modelEntries(ms []*model.Model) []entry {
-	out := make([]entry, 0, len(ms))
-	for _, m := range ms {
-		if m != nil {
-			out = append(out, entry{name: m.Name, attrs: attrsOf(m, "name"), sensitive: m.Meta.Sensitive})
-		}
-	}
-	return out
+	return entriesOf(ms, "name", func(m *model.Model) (string, model.Meta) { return m.Name, m.Meta })
 }
 
 // stageEntries returns the stages' entries with the extra attribute
@@ -235,43 +225,19 @@ func stageEntries(ss []*model.Stage, runs map[string]string) []entry {
 }
 
 func apiKeyEntries(ks []*model.APIKey) []entry {
-	out := make([]entry, 0, len(ks))
-	for _, k := range ks {
-		if k != nil {
-			out = append(out, entry{name: k.Name, attrs: attrsOf(k, "name"), sensitive: k.Meta.Sensitive})
-		}
-	}
-	return out
+	return entriesOf(ks, "name", func(k *model.APIKey) (string, model.Meta) { return k.Name, k.Meta })
 }
 
 func usagePlanEntries(us []*model.UsagePlan) []entry {
-	out := make([]entry, 0, len(us))
-	for _, u := range us {
-		if u != nil {
-			out = append(out, entry{name: u.Name, attrs: attrsOf(u, "name"), sensitive: u.Meta.Sensitive})
-		}
-	}
-	return out
+	return entriesOf(us, "name", func(u *model.UsagePlan) (string, model.Meta) { return u.Name, u.Meta })
 }
 
 func credentialsEntries(cs []*model.Credentials) []entry {
-	out := make([]entry, 0, len(cs))
-	for _, c := range cs {
-		if c != nil {
-			out = append(out, entry{name: c.Name, attrs: attrsOf(c, "name"), sensitive: c.Meta.Sensitive})
-		}
-	}
-	return out
+	return entriesOf(cs, "name", func(c *model.Credentials) (string, model.Meta) { return c.Name, c.Meta })
 }
 
 func domainNameEntries(ds []*model.DomainName) []entry {
-	out := make([]entry, 0, len(ds))
-	for _, d := range ds {
-		if d != nil {
-			out = append(out, entry{name: d.Host, attrs: attrsOf(d, "host"), sensitive: d.Meta.Sensitive})
-		}
-	}
-	return out
+	return entriesOf(ds, "host", func(d *model.DomainName) (string, model.Meta) { return d.Host, d.Meta })
 }
 
 // topLevel holds the top-level objects of a configuration or a state.
