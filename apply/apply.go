@@ -3,12 +3,12 @@ package apply
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/wsgwctl/wsgwctl/config/model"
 	"github.com/wsgwctl/wsgwctl/state"
 )
 
@@ -237,86 +237,16 @@ func sameContent(cur, next *state.State) (bool, error) {
 	return jsonEqual(base, &cmpNext)
 }
 
-// jsonEqual reports whether a and b have the same JSON encoding once empty
-// values are dropped (see canonical).
+// jsonEqual reports whether a and b have the same canonical JSON encoding,
+// in which empty values are dropped (model.CanonicalJSON).
 func jsonEqual(a, b any) (bool, error) {
-	ja, err := json.Marshal(a)
+	ca, err := model.CanonicalJSON(a, "")
 	if err != nil {
 		return false, fmt.Errorf("compare states: %w", err)
 	}
-	jb, err := json.Marshal(b)
+	cb, err := model.CanonicalJSON(b, "")
 	if err != nil {
 		return false, fmt.Errorf("compare states: %w", err)
-	}
-	if bytes.Equal(ja, jb) {
-		return true, nil
-	}
-	ca, err := canonicalJSON(ja)
-	if err != nil {
-		return false, err
-	}
-	cb, err := canonicalJSON(jb)
-	if err != nil {
-		return false, err
 	}
 	return bytes.Equal(ca, cb), nil
-}
-
-// canonicalJSON re-encodes the JSON data with object members whose value is empty (null,
-// "", false, 0, [] or {}, after the same treatment inside) removed: decoding
-// treats an absent member like its zero value, so two values that decode
-// alike encode alike.
-func canonicalJSON(data []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		return nil, fmt.Errorf("compare states: %w", err)
-	}
-	out, err := json.Marshal(canonical(tree))
-	if err != nil {
-		return nil, fmt.Errorf("compare states: %w", err)
-	}
-	return out, nil
-}
-
-func canonical(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, e := range v {
-			e = canonical(e)
-			if isEmpty(e) {
-				delete(v, k)
-				continue
-			}
-			v[k] = e
-		}
-		return v
-	case []any:
-		for i, e := range v {
-			v[i] = canonical(e)
-		}
-		return v
-	default:
-		return v
-	}
-}
-
-func isEmpty(v any) bool {
-	switch v := v.(type) {
-	case nil:
-		return true
-	case string:
-		return v == ""
-	case bool:
-		return !v
-	case json.Number:
-		f, err := v.Float64()
-		return err == nil && f == 0
-	case map[string]any:
-		return len(v) == 0
-	case []any:
-		return len(v) == 0
-	}
-	return false
 }

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -50,7 +52,7 @@ func attrsOf(v any, omit ...string) map[string]any {
 	for k, e := range m {
 		// Only top-level empties go: inside a value, an empty string (a
 		// domain mapping's base path "") is meaningful.
-		if slices.Contains(omit, k) || isEmpty(e, false) {
+		if slices.Contains(omit, k) || isBlank(e) {
 			delete(m, k)
 		}
 	}
@@ -254,4 +256,37 @@ func (b *builder) planTopLevel(before, after topLevel) {
 	b.diffAll(TypeUsagePlan, "", model.UsagePlanAddress, usagePlanEntries(before.usagePlans), usagePlanEntries(after.usagePlans))
 	b.diffAll(TypeCredentials, "", model.CredentialsAddress, credentialsEntries(before.credentials), credentialsEntries(after.credentials))
 	b.diffAll(TypeDomainName, "", model.DomainNameAddress, domainNameEntries(before.domainNames), domainNameEntries(after.domainNames))
+}
+
+// toTree converts v into generic JSON values (map[string]any, []any, string,
+// json.Number, bool, nil) through its JSON encoding.
+func toTree(v any) (any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, err
+	}
+	return tree, nil
+}
+
+// isBlank reports whether a generic JSON value is null, "", [] or {}. Unlike
+// model.CanonicalJSON's notion of empty, false and 0 are values an attribute
+// shows.
+func isBlank(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		return v == ""
+	case map[string]any:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	}
+	return false
 }

@@ -1,10 +1,8 @@
 package plan
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -81,88 +79,12 @@ func ConfigHash(cfg *model.Config) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// canonicalJSON encodes v canonically: sorted object members, no whitespace,
-// no HTML escaping, empty members (and members named drop, when not "")
-// removed. v must be one of the model's types, which always encode.
+// canonicalJSON is model.CanonicalJSON for the model's own types, which
+// always encode: failing here is a programming error.
 func canonicalJSON(v any, drop string) []byte {
-	tree, err := toTree(v)
+	b, err := model.CanonicalJSON(v, drop)
 	if err != nil {
-		// The model's types always encode and decode; failing here is a
-		// programming error.
 		panic(fmt.Sprintf("plan: canonical form: %v", err))
 	}
-	tree = prune(tree, drop, true)
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(tree); err != nil {
-		panic(fmt.Sprintf("plan: canonical form: %v", err))
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
-}
-
-// toTree converts v into generic JSON values (map[string]any, []any, string,
-// json.Number, bool, nil) through its JSON encoding.
-func toTree(v any) (any, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		return nil, err
-	}
-	return tree, nil
-}
-
-// prune removes, recursively, object members whose value is empty or whose
-// name is drop (when drop is not ""). Empty means null, "", [] or {}, and
-// with zeros also false and 0 (see isEmpty). Array elements are kept, since
-// their position is meaningful.
-func prune(v any, drop string, zeros bool) any {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, e := range v {
-			if drop != "" && k == drop {
-				delete(v, k)
-				continue
-			}
-			e = prune(e, drop, zeros)
-			if isEmpty(e, zeros) {
-				delete(v, k)
-				continue
-			}
-			v[k] = e
-		}
-		return v
-	case []any:
-		for i, e := range v {
-			v[i] = prune(e, drop, zeros)
-		}
-		return v
-	}
-	return v
-}
-
-// isEmpty reports whether a generic JSON value is null, "", [] or {}, or,
-// with zeros, false or 0.
-func isEmpty(v any, zeros bool) bool {
-	switch v := v.(type) {
-	case nil:
-		return true
-	case string:
-		return v == ""
-	case bool:
-		return zeros && !v
-	case json.Number:
-		f, err := v.Float64()
-		return zeros && err == nil && f == 0
-	case map[string]any:
-		return len(v) == 0
-	case []any:
-		return len(v) == 0
-	}
-	return false
+	return b
 }
