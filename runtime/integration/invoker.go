@@ -1,0 +1,467 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"weak"
+
+	"github.com/wsgwctl/wsgwctl/config/model"
+)
+
+// Reading limits.
+const (
+	// MaxReplyBytes is the largest HTTP_PROXY reply body Invoke reads: a
+	// larger reply to a message is KindInvalidReply, because no frame could
+	// carry it (RT-20's message limit).
+	MaxReplyBytes = 131072
+	// MaxLambdaResultBytes is the largest Lambda proxy result Invoke reads,
+	// Lambda's own limit for a synchronous response payload.
+	MaxLambdaResultBytes = 6 << 20
+	// DefaultTimeout applies when an integration's TimeoutMS is not positive.
+	DefaultTimeout = 29 * time.Second
+)
+
+// Options configure an Invoker.
+type Options struct {
+	// Transport makes the HTTP calls; redirects are never followed. Nil
+	// means SharedTransport().
+	Transport http.RoundTripper
+}
+
+// Invoker calls AWS_PROXY and HTTP_PROXY integrations. It is safe for
+// concurrent use; one Invoker serves the whole gateway.
+type Invoker struct {
+	rt http.RoundTripper
+	// cache maps weak.Pointer[model.Integration] to *compiled. An entry is
+	// deleted when its integration is garbage collected.
+	cache sync.Map
+}
+
+// NewInvoker returns an Invoker using opts.
+func NewInvoker(opts Options) *Invoker {
+	rt := opts.Transport
+	if rt == nil {
+		rt = SharedTransport()
+	}
+	return &Invoker{rt: rt}
+}
+
+// CloseIdleConnections closes the idle keep-alive connections of the
+// Invoker's transport, if it has such a method.
+func (iv *Invoker) CloseIdleConnections() {
+	if c, ok := iv.rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+var shared = sync.OnceValue(newSharedTransport)
+
+// SharedTransport returns the process-wide transport that Invokers use when
+// Options.Transport is nil: keep-alive connections pooled per backend (up to
+// 512 idle per host, closed after 90 s idle), a 10 s dial and TLS handshake
+// timeout, TCP keep-alive, HTTP/2 when a TLS backend offers it, no proxy
+// from the environment, and no transparent gzip. Other runtime packages
+// (authorizers) may share it.
+func SharedTransport() *http.Transport { return shared() }
+
+func newSharedTransport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           4096,
+		MaxIdleConnsPerHost:    512,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+		DisableCompression:     true,
+	}
+}
+
+// compiled is an integration prepared for calling.
+type compiled struct {
+	name, typ string
+	method    string
+	timeout   time.Duration
+	uri       *compiledTemplate
+	// staticURL is the parsed uri when it has no references.
+	staticURL *url.URL
+	params    []param
+	// err is set when the integration cannot be called as configured.
+	err error
+}
+
+func compile(in *model.Integration) *compiled {
+	c := &compiled{name: in.Name, typ: in.Type, method: in.Method}
+	if c.method == "" {
+		c.method = http.MethodPost
+	}
+	c.timeout = time.Duration(in.TimeoutMS) * time.Millisecond
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.uri, c.err = compileTemplate(in.URI); c.err != nil {
+		return c
+	}
+	if c.uri.static {
+		if c.staticURL, c.err = parseEndpoint(c.uri.literal); c.err != nil {
+			return c
+		}
+	}
+	c.params, c.err = compileParams(in.RequestParameters)
+	return c
+}
+
+// compiledFor returns the compiled form of in, compiling it on first use.
+func (iv *Invoker) compiledFor(in *model.Integration) *compiled {
+	key := weak.Make(in)
+	if v, ok := iv.cache.Load(key); ok {
+		return v.(*compiled)
+	}
+	c := compile(in)
+	if v, loaded := iv.cache.LoadOrStore(key, c); loaded {
+		return v.(*compiled)
+	}
+	cache := &iv.cache
+	goruntime.AddCleanup(in, func(k weak.Pointer[model.Integration]) { cache.Delete(k) }, key)
+	return c
+}
+
+// endpoint returns the URL to call for req. The caller copies it into its
+// request, so the static URL is never modified.
+func (c *compiled) endpoint(req *Request) (*url.URL, error) {
+	if c.staticURL != nil {
+		return c.staticURL, nil
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	*buf = c.uri.render(*buf, req)
+	return parseEndpoint(string(*buf))
+}
+
+// Invoke calls the integration in for req and returns its answer. in must
+// be an AWS_PROXY or HTTP_PROXY integration; HTTP, MOCK and unknown types
+// give an *Error of Kind KindUnsupported. The call is bounded by ctx and by
+// in.TimeoutMS (DefaultTimeout when not positive); running out of the latter
+// is KindTimeout, the end of ctx is KindCanceled.
+//
+// An HTTP_PROXY status is never an error: the caller decides what it means
+// (RT-11, D-39). Every error is an *Error. in is compiled on its first call
+// and must not be modified afterwards; req is only read, and Invoke does not
+// touch req.Body after it returns.
+func (iv *Invoker) Invoke(ctx context.Context, in *model.Integration, req *Request) (*Response, error) {
+	start := time.Now()
+	if in == nil || req == nil {
+		return nil, &Error{Kind: KindInvalidRequest, msg: "no integration or request"}
+	}
+	if in.Type != model.IntegrationAWSProxy && in.Type != model.IntegrationHTTPProxy {
+		return nil, &Error{Kind: KindUnsupported, Integration: in.Name, Type: in.Type,
+			msg: "integration type " + in.Type + " is not called by the proxy invoker (HTTP and MOCK are rendered by the template engine)"}
+	}
+	c := iv.compiledFor(in)
+	if c.err != nil {
+		return nil, c.fail(KindInvalidRequest, "build the request", c.err)
+	}
+	u, err := c.endpoint(req)
+	if err != nil {
+		return nil, c.fail(KindInvalidRequest, "build the request", err)
+	}
+	callCtx, cancel := context.WithTimeoutCause(ctx, c.timeout, errIntegrationTimeout)
+	defer cancel()
+	var resp *Response
+	var ierr *Error
+	if c.typ == model.IntegrationAWSProxy {
+		resp, ierr = iv.invokeAWSProxy(callCtx, c, u, req)
+	} else {
+		resp, ierr = iv.invokeHTTPProxy(callCtx, c, u, req)
+	}
+	if ierr != nil {
+		if ierr.Kind == KindUnreachable || ierr.Kind == KindInvalidReply && ierr.Err != nil {
+			switch {
+			case ctx.Err() != nil:
+				ierr.Kind, ierr.msg = KindCanceled, "the caller gave up"
+			case callCtx.Err() != nil:
+				ierr.Kind, ierr.msg = KindTimeout, "no answer within "+c.timeout.String()
+			}
+		}
+		return nil, ierr
+	}
+	resp.Latency = time.Since(start)
+	return resp, nil
+}
+
+func (c *compiled) fail(kind Kind, msg string, err error) *Error {
+	return &Error{Kind: kind, Integration: c.name, Type: c.typ, msg: msg, Err: err}
+}
+
+// newRequest returns a request for a copy of u with ctx, carrying body
+// (which Invoke closes when it returns).
+func newRequest(ctx context.Context, method string, u *url.URL, body *requestBody) (*http.Request, error) {
+	hreq, err := http.NewRequestWithContext(ctx, method, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	*hreq.URL = *u
+	if body != nil && body.len() > 0 {
+		hreq.Body = body
+		hreq.ContentLength = int64(body.len())
+	}
+	return hreq, nil
+}
+
+var jsonContentType = []string{"application/json"}
+
+// invokeAWSProxy posts the Lambda proxy event (RT-40) and reads the result.
+func (iv *Invoker) invokeAWSProxy(ctx context.Context, c *compiled, u *url.URL, req *Request) (*Response, *Error) {
+	buf := getBuffer()
+	*buf = appendEvent(*buf, req)
+	body := &requestBody{data: *buf, pooled: buf}
+	defer body.Close()
+	hreq, err := newRequest(ctx, http.MethodPost, u, body)
+	if err != nil {
+		return nil, c.fail(KindInvalidRequest, "build the request", err)
+	}
+	hreq.Header["Content-Type"] = jsonContentType
+	applyParams(c.params, req, hreq.Header, &hreq.Host, hreq.URL)
+	hresp, err := iv.rt.RoundTrip(hreq)
+	if err != nil {
+		return nil, c.fail(KindUnreachable, "send the event", err)
+	}
+	defer hresp.Body.Close()
+
+	raw := getBuffer()
+	defer putBuffer(raw)
+	*raw, err = readLimited(*raw, hresp.Body, MaxLambdaResultBytes)
+	if err != nil {
+		e := c.fail(KindInvalidReply, "read the Lambda result", err)
+		e.StatusCode = hresp.StatusCode
+		return nil, e
+	}
+	if hresp.Header.Get("X-Amz-Function-Error") != "" {
+		e := c.fail(KindFunctionError, "the function failed", nil)
+		e.StatusCode = hresp.StatusCode
+		e.ErrorMessage, e.ErrorType = functionErrorDetails(*raw)
+		if e.ErrorMessage != "" {
+			e.msg += ": " + e.ErrorMessage
+		}
+		return nil, e
+	}
+	if hresp.StatusCode < 200 || hresp.StatusCode > 299 {
+		e := c.fail(KindInvalidReply, "the invoke endpoint answered HTTP "+strconv.Itoa(hresp.StatusCode), nil)
+		e.StatusCode = hresp.StatusCode
+		return nil, e
+	}
+	resp, perr := parseLambdaResult(*raw)
+	if perr != nil {
+		perr.Integration, perr.Type, perr.StatusCode = c.name, c.typ, hresp.StatusCode
+		return nil, perr
+	}
+	return resp, nil
+}
+
+// invokeHTTPProxy sends the HTTP_PROXY request (RT-41, D-43) and reads the
+// backend's reply.
+func (iv *Invoker) invokeHTTPProxy(ctx context.Context, c *compiled, u *url.URL, req *Request) (*Response, *Error) {
+	var body *requestBody
+	if req.EventType == EventMessage && len(req.Body) > 0 {
+		body = &requestBody{data: req.Body}
+		defer body.Close()
+	}
+	hreq, err := newRequest(ctx, c.method, u, body)
+	if err != nil {
+		return nil, c.fail(KindInvalidRequest, "build the request", err)
+	}
+	switch req.EventType {
+	case EventConnect:
+		setHandshakeHeaders(hreq, req)
+		if req.RawQuery != "" {
+			if hreq.URL.RawQuery == "" {
+				hreq.URL.RawQuery = req.RawQuery
+			} else {
+				hreq.URL.RawQuery += "&" + req.RawQuery
+			}
+		}
+	case EventDisconnect:
+		if req.DomainName != "" {
+			hreq.Host = req.DomainName
+		}
+		for _, name := range disconnectHeaders[1:] {
+			hreq.Header[name] = emptyValue
+		}
+		// The DISCONNECT header set is exact: no default User-Agent.
+		hreq.Header["User-Agent"] = emptyValue
+	}
+	applyParams(c.params, req, hreq.Header, &hreq.Host, hreq.URL)
+	hresp, err := iv.rt.RoundTrip(hreq)
+	if err != nil {
+		return nil, c.fail(KindUnreachable, "send the request", err)
+	}
+	defer hresp.Body.Close()
+
+	raw := getBuffer()
+	defer putBuffer(raw)
+	resp := &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, HasBody: true}
+	*raw, err = readLimited(*raw, hresp.Body, MaxReplyBytes)
+	switch {
+	case errors.Is(err, errTooLarge) && req.EventType != EventMessage:
+		// Nothing relays a $connect or $disconnect body (D-33).
+		resp.HasBody = false
+	case err != nil:
+		e := c.fail(KindInvalidReply, "read the reply", err)
+		e.StatusCode = hresp.StatusCode
+		return nil, e
+	case len(*raw) > 0:
+		resp.Body = bytes.Clone(*raw)
+	}
+	return resp, nil
+}
+
+var emptyValue = []string{""}
+
+// setHandshakeHeaders copies the handshake's headers to an HTTP_PROXY
+// CONNECT request, except the ones droppedHandshakeHeader names and those
+// listed in the handshake's Connection header, and adds X-Forwarded-*.
+func setHandshakeHeaders(hreq *http.Request, req *Request) {
+	var connTokens []string
+	for _, h := range req.Headers {
+		if strings.EqualFold(h.Name, "Connection") {
+			for tok := range strings.SplitSeq(h.Value, ",") {
+				if tok = strings.TrimSpace(tok); tok != "" {
+					connTokens = append(connTokens, tok)
+				}
+			}
+		}
+	}
+	for _, h := range req.Headers {
+		if droppedHandshakeHeader(h.Name) || isForwardedHeader(h.Name) {
+			continue
+		}
+		if containsFold(connTokens, h.Name) {
+			continue
+		}
+		if strings.EqualFold(h.Name, "Host") {
+			hreq.Host = h.Value
+			continue
+		}
+		hreq.Header.Add(h.Name, h.Value)
+	}
+	hreq.Header.Set("X-Forwarded-For", req.SourceIP)
+	if req.ForwardedPort != "" {
+		hreq.Header.Set("X-Forwarded-Port", req.ForwardedPort)
+	}
+	if req.ForwardedProto != "" {
+		hreq.Header.Set("X-Forwarded-Proto", req.ForwardedProto)
+	}
+}
+
+// droppedHandshakeHeader reports whether a handshake header stays out of an
+// HTTP_PROXY CONNECT request: the hop-by-hop headers of RFC 9110 §7.6.1
+// (Connection, Keep-Alive, Proxy-Connection, TE, Trailer,
+// Transfer-Encoding, Upgrade, Proxy-Authorization, Proxy-Authenticate), the
+// WebSocket handshake's own headers (Sec-WebSocket-Key, -Version,
+// -Extensions, -Accept), which describe the client's connection to the
+// gateway and would make a backend try to upgrade, and the framing headers
+// Content-Length and Expect. Sec-WebSocket-Protocol is kept so that a
+// backend can choose a subprotocol (RT-12).
+func droppedHandshakeHeader(name string) bool {
+	for _, d := range droppedHeaders {
+		if strings.EqualFold(name, d) {
+			return true
+		}
+	}
+	return false
+}
+
+var droppedHeaders = [...]string{
+	"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
+	"Proxy-Authorization", "Proxy-Authenticate",
+	"Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions", "Sec-WebSocket-Accept",
+	"Content-Length", "Expect",
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// readLimited appends everything r yields to dst, failing with errTooLarge
+// when it is more than limit bytes.
+func readLimited(dst []byte, r io.Reader, limit int) ([]byte, error) {
+	start := len(dst)
+	for {
+		if len(dst) == cap(dst) {
+			dst = append(dst, 0)[:len(dst)]
+		}
+		n, err := r.Read(dst[len(dst):cap(dst)])
+		dst = dst[:len(dst)+n]
+		if len(dst)-start > limit {
+			return dst, errTooLarge
+		}
+		if err == io.EOF {
+			return dst, nil
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+}
+
+// requestBody is a request body that Invoke can cut off: the transport may
+// read and close a body from another goroutine, even after RoundTrip
+// returned, so Invoke closes it itself before returning. Reads after Close
+// fail, and a pooled buffer goes back to the pool on the first Close.
+type requestBody struct {
+	mu     sync.Mutex
+	data   []byte
+	off    int
+	pooled *[]byte
+	done   bool
+}
+
+func (b *requestBody) len() int { return len(b.data) }
+
+// Read implements io.Reader.
+func (b *requestBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return 0, io.ErrClosedPipe
+	}
+	if b.off >= len(b.data) {
+		return 0, io.EOF
+	}
+	n := copy(p, b.data[b.off:])
+	b.off += n
+	return n, nil
+}
+
+// Close implements io.Closer; it may be called more than once.
+func (b *requestBody) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.done {
+		b.done = true
+		b.data = nil
+		if b.pooled != nil {
+			putBuffer(b.pooled)
+			b.pooled = nil
+		}
+	}
+	return nil
+}
