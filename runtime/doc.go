@@ -1,4 +1,45 @@
-// Package runtime is the gateway that serves applied stages.
+// Package runtime is the gateway that serves applied stages (SPEC §5).
 //
-// It must never import config, plan or apply, and never prints.
+// A Server compiles an applied state.State into an immutable routing table
+// (table.go) and swaps it whole through an atomic pointer on every Load, so
+// a reload never pauses traffic and a state that fails to compile leaves the
+// old table serving (RT-30). Live connections look their stage up in the
+// current table for every message, so their next message runs the stage's
+// new deployment.
+//
+// One listener serves everything a client or backend reaches (RT-1, RT-2):
+// net/http parses each request, stage URLs are upgraded with gobwas/ws's
+// HTTPUpgrader after the $connect integration accepted the handshake (its
+// status is relayed otherwise, RT-11), and @connections calls are answered
+// on the same listener. net/http rather than ws.Upgrader reads the request
+// because the same port must also speak plain HTTP (@connections, 404, 426)
+// and keep-alive; captureListener recovers the header casing net/http
+// normalises (D-42).
+//
+// Each connection has one reader goroutine that reads frames with gobwas/ws's
+// low-level header reader and applies every limit itself: gobwas's readers
+// have no limits by default, so MaxFrameSize and MaxMessageSize are checked
+// on each header before a payload byte is read (RT-20, D-37). An unfragmented
+// message is read straight into the buffer the integration call then owns.
+// Writes go through a bounded queue drained by a writer goroutine that only
+// exists while there is something to write, with a write deadline; a client
+// that does not keep up is disconnected with 1008 (RT-26). An idle
+// connection therefore costs one parked goroutine and its bookkeeping, no
+// buffers. Integration calls run on their own goroutines, at most
+// Options.MaxInflight per connection, so a slow backend only delays the
+// connection that called it (RT-44).
+//
+// Connection, request and message ids carry the node number (NewID, NodeOf)
+// and @connections looks connections up through the Locator interface, so a
+// cluster can later forward a call to the node that holds the connection.
+//
+// Not yet served (later issues): HTTP and MOCK integrations, mapping
+// templates, request validation, throttling, metrics and access logs,
+// authorizers, API keys and SigV4. A stage whose $connect needs an authorizer,
+// an API key or IAM refuses handshakes with 500 rather than serving them
+// unprotected, and with credentials configured the @connections API refuses
+// every call.
+//
+// The package must never import config, plan or apply, and never prints: it
+// logs through the slog.Logger it is given.
 package runtime

@@ -1,0 +1,126 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// serveConnections is the @connections API (RT-2, D-28..D-30), reached as
+// /{stage}/@connections/{id} or /{api}/{stage}/@connections/{id}. The path
+// is matched decoded, so "%40connections" and percent-encoded ids work the
+// way the AWS SDK sends them.
+func (s *Server) serveConnections(w http.ResponseWriter, r *http.Request, t *table, segs []string) {
+	if !s.authorizeConnections(r, t) {
+		writeAWSError(w, http.StatusForbidden, "ForbiddenException", "Forbidden")
+		return
+	}
+	var apiName, stageName, id string
+	if len(segs) == 4 {
+		apiName, stageName, id = segs[0], segs[1], segs[3]
+	} else {
+		stageName, id = segs[0], segs[2]
+	}
+	c, err := s.conns.Locate(r.Context(), id)
+	if err == nil {
+		info := c.Info()
+		if info.Stage != stageName || (apiName != "" && info.API != apiName) {
+			// D-29: a connection is only reachable through its own stage.
+			err = ErrGone
+		}
+	}
+	if err != nil {
+		writeGone(w)
+		return
+	}
+
+	switch r.Method {
+	case http.MethodPost:
+		body, err := io.ReadAll(io.LimitReader(r.Body, MaxMessageSize+1))
+		if err != nil {
+			writeAWSError(w, http.StatusBadRequest, "BadRequestException", "Could not read the request body: "+err.Error())
+			return
+		}
+		if len(body) > MaxMessageSize {
+			size := "more than " + strconv.Itoa(MaxMessageSize)
+			if r.ContentLength > 0 {
+				size = strconv.FormatInt(r.ContentLength, 10)
+			}
+			writeAWSError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException",
+				"Message of "+size+" bytes is larger than the limit of "+strconv.Itoa(MaxMessageSize)+" bytes")
+			return
+		}
+		if err := c.Post(r.Context(), body); err != nil {
+			writeGone(w)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	case http.MethodGet:
+		info := c.Info()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(connectionJSON{
+			ConnectedAt:  info.ConnectedAt.UTC().Format(time.RFC3339),
+			Identity:     identityJSON{SourceIP: info.SourceIP, UserAgent: info.UserAgent},
+			LastActiveAt: info.LastActiveAt.UTC().Format(time.RFC3339),
+		})
+	case http.MethodDelete:
+		if err := c.Disconnect(r.Context()); errors.Is(err, ErrGone) {
+			writeGone(w)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.Header().Set("Allow", "GET, POST, DELETE")
+		writeAWSError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "Method "+r.Method+" is not allowed; use GET, POST or DELETE")
+	}
+}
+
+type connectionJSON struct {
+	ConnectedAt  string       `json:"connectedAt"`
+	Identity     identityJSON `json:"identity"`
+	LastActiveAt string       `json:"lastActiveAt"`
+}
+
+type identityJSON struct {
+	SourceIP  string `json:"sourceIp"`
+	UserAgent string `json:"userAgent"`
+}
+
+// authorizeConnections decides whether r may use the @connections API
+// (D-28). Without credentials in the state, loopback callers are accepted
+// and everyone else is refused. SigV4 verification of configured
+// credentials is not part of this build, so with credentials configured
+// every call is refused rather than accepted unchecked.
+func (s *Server) authorizeConnections(r *http.Request, t *table) bool {
+	if t.hasCredentials {
+		s.log.Warn("@connections call refused: credentials are configured and this build does not verify SigV4 signatures")
+		return false
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// writeGone answers 410 GoneException with an empty body (D-30).
+func writeGone(w http.ResponseWriter) {
+	w.Header().Set("x-amzn-ErrorType", "GoneException")
+	w.WriteHeader(http.StatusGone)
+}
+
+// writeAWSError answers an AWS-style error: the error type in
+// x-amzn-ErrorType and {"message": ...} as the body.
+func writeAWSError(w http.ResponseWriter, status int, errorType, message string) {
+	w.Header().Set("x-amzn-ErrorType", errorType)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(struct {
+		Message string `json:"message"`
+	}{message})
+}
