@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +21,8 @@ import (
 // or the os package, so that runs in one process (tests) do not leak into one
 // another.
 type app struct {
+	// ctx ends when the process is asked to stop (SIGINT, SIGTERM).
+	ctx    context.Context
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,12 +28,20 @@ func registerCommand(newCmd func(*app) *cobra.Command) {
 // relative to the process's working directory. It is the whole program:
 // main only passes it the process's own values.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	return runContext(context.Background(), args, stdin, stdout, stderr, environ)
+}
+
+// runContext is run with a context whose end asks long-running commands
+// (serve, up, connect) to stop gracefully; Main cancels it on SIGINT and
+// SIGTERM.
+func runContext(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
 	wd, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintf(stderr, "Error: find the working directory: %v\n", err)
 		return 1
 	}
 	a := &app{
+		ctx:      ctx,
 		stdin:    stdin,
 		stdout:   stdout,
 		stderr:   stderr,
@@ -47,7 +56,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []str
 func (a *app) execute(args []string) int {
 	root := newRootCmd(a)
 	root.SetArgs(args)
-	cmd, err := root.ExecuteC()
+	cmd, err := root.ExecuteContextC(a.ctx)
 	if err == nil {
 		return 0
 	}
