@@ -244,9 +244,13 @@ func (c *conn) write() {
 			bw = writerPool.Get().(*bufio.Writer)
 			bw.Reset(c.nc)
 		}
-		if !closing {
-			_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
+		// Every batch gets its own deadline: a close frame written long after
+		// the last data write must not inherit that write's expired one.
+		timeout := c.s.opts.WriteTimeout
+		if closing {
+			timeout = c.s.opts.CloseTimeout
 		}
+		_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
 		err := writeFrames(bw, batch)
 		if err == nil {
 			err = bw.Flush()
