@@ -27,17 +27,23 @@ const (
 	// Lambda proxy result, a body that could not be read, or an HTTP_PROXY
 	// reply larger than MaxReplyBytes on a message.
 	KindInvalidReply
-	// KindUnsupported means the integration type is not served by Invoke
-	// (HTTP and MOCK belong to the template engine) or is unknown.
+	// KindUnsupported means the integration type is unknown.
 	KindUnsupported
-	// KindInvalidRequest means the call could not be built: the rendered uri
-	// is not an absolute http(s) URL, the method is not a valid HTTP method,
-	// or a request parameter is malformed.
+	// KindInvalidRequest means the call could not be built: the integration
+	// does not prepare (see Invoker.Prepare), the rendered uri is not an
+	// absolute http(s) URL, the method is not a valid HTTP method, a
+	// CONVERT_TO_BINARY payload is not base64, or a MOCK request template
+	// gave a statusCode that is not an HTTP status.
 	KindInvalidRequest
 	// KindCanceled means the caller's context ended (cancelled, or its own
 	// deadline passed) before the integration answered. It is not a timeout
 	// of the integration.
 	KindCanceled
+	// KindUnsupportedMediaType means an HTTP or MOCK integration has no
+	// request template for the message and its passthrough_behavior forbids
+	// passing it through (RT-42, D-44). The client gets the
+	// "Unsupported Media Type" error frame (Error.ClientMessage).
+	KindUnsupportedMediaType
 )
 
 // String returns the kind's name, as used in logs.
@@ -57,6 +63,8 @@ func (k Kind) String() string {
 		return "InvalidRequest"
 	case KindCanceled:
 		return "Canceled"
+	case KindUnsupportedMediaType:
+		return "UnsupportedMediaType"
 	}
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -118,13 +126,64 @@ func (e *Error) Is(target error) bool {
 }
 
 // HandshakeStatus returns the HTTP status a failed $connect integration
-// answers the handshake with (RT-11, D-33): 504 for a timeout, 502 for
-// everything else.
+// answers the handshake with (RT-11, D-33): 504 for a timeout, 415 when no
+// request template applies (KindUnsupportedMediaType), 502 for everything
+// else.
 func (e *Error) HandshakeStatus() int {
-	if e.Kind == KindTimeout {
+	switch e.Kind {
+	case KindTimeout:
 		return http.StatusGatewayTimeout
+	case KindUnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusBadGateway
+}
+
+// Client-visible error messages of failed messages (RT-22, D-44).
+const (
+	MessageInternalServerError  = "Internal server error"
+	MessageUnsupportedMediaType = "Unsupported Media Type"
+)
+
+// ClientMessage returns the "message" of the error frame a failed message
+// answers the client with: MessageUnsupportedMediaType for
+// KindUnsupportedMediaType (D-44), MessageInternalServerError for every
+// other kind (RT-22).
+func (e *Error) ClientMessage() string {
+	if e.Kind == KindUnsupportedMediaType {
+		return MessageUnsupportedMediaType
+	}
+	return MessageInternalServerError
+}
+
+// AWS gateway response types, the values of context.error.responseType.
+const (
+	ResponseTypeIntegrationFailure   = "INTEGRATION_FAILURE"
+	ResponseTypeIntegrationTimeout   = "INTEGRATION_TIMEOUT"
+	ResponseTypeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	ResponseTypeBadRequestBody       = "BAD_REQUEST_BODY"
+	ResponseTypeThrottled            = "THROTTLED"
+	ResponseTypeUnauthorized         = "UNAUTHORIZED"
+	ResponseTypeAccessDenied         = "ACCESS_DENIED"
+	ResponseTypeAuthorizerFailure    = "AUTHORIZER_FAILURE"
+	ResponseTypeQuotaExceeded        = "QUOTA_EXCEEDED"
+	ResponseTypeInvalidAPIKey        = "INVALID_API_KEY"
+	ResponseTypeDefault4XX           = "DEFAULT_4XX"
+	ResponseTypeDefault5XX           = "DEFAULT_5XX"
+)
+
+// ResponseType returns the AWS gateway response type of the failure, for
+// context.error.responseType: ResponseTypeIntegrationTimeout for
+// KindTimeout, ResponseTypeUnsupportedMediaType for
+// KindUnsupportedMediaType, ResponseTypeIntegrationFailure otherwise.
+func (e *Error) ResponseType() string {
+	switch e.Kind {
+	case KindTimeout:
+		return ResponseTypeIntegrationTimeout
+	case KindUnsupportedMediaType:
+		return ResponseTypeUnsupportedMediaType
+	}
+	return ResponseTypeIntegrationFailure
 }
 
 // errIntegrationTimeout is the cause of the per-call context when the

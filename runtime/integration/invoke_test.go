@@ -210,8 +210,9 @@ func TestUnsupportedAndInvalidRequests(t *testing.T) {
 		in   *model.Integration
 		want Kind
 	}{
-		{"HTTP", &model.Integration{Name: "h", Type: model.IntegrationHTTP, URI: model.LiteralTemplate(be.URL)}, KindUnsupported},
-		{"MOCK", &model.Integration{Name: "m", Type: model.IntegrationMock}, KindUnsupported},
+		{"HTTP without a uri", &model.Integration{Name: "h", Type: model.IntegrationHTTP}, KindInvalidRequest},
+		{"MOCK with a bad response key", &model.Integration{Name: "m", Type: model.IntegrationMock,
+			Responses: []*model.IntegrationResponse{{Key: "/(/"}}}, KindInvalidRequest},
 		{"unknown type", &model.Integration{Name: "u", Type: "GRPC", URI: model.LiteralTemplate(be.URL)}, KindUnsupported},
 		{"relative uri", httpIntegration("/just/a/path"), KindInvalidRequest},
 		{"ftp uri", awsIntegration("ftp://example.com/x"), KindInvalidRequest},

@@ -38,11 +38,11 @@ type Options struct {
 	Transport http.RoundTripper
 }
 
-// Invoker calls AWS_PROXY and HTTP_PROXY integrations. It is safe for
+// Invoker calls integrations of every type. It is safe for
 // concurrent use; one Invoker serves the whole gateway.
 type Invoker struct {
 	rt http.RoundTripper
-	// cache maps weak.Pointer[model.Integration] to *compiled. An entry is
+	// cache maps weak.Pointer[model.Integration] to *Prepared. An entry is
 	// deleted when its integration is garbage collected.
 	cache sync.Map
 }
@@ -90,102 +90,105 @@ func newSharedTransport() *http.Transport {
 	}
 }
 
-// compiled is an integration prepared for calling.
-type compiled struct {
-	name, typ string
-	method    string
-	timeout   time.Duration
-	uri       *compiledTemplate
-	// staticURL is the parsed uri when it has no references.
-	staticURL *url.URL
-	params    []param
-	// err is set when the integration cannot be called as configured.
-	err error
-}
-
-func compile(in *model.Integration) *compiled {
-	c := &compiled{name: in.Name, typ: in.Type, method: in.Method}
-	if c.method == "" {
-		c.method = http.MethodPost
-	}
-	c.timeout = time.Duration(in.TimeoutMS) * time.Millisecond
-	if c.timeout <= 0 {
-		c.timeout = DefaultTimeout
-	}
-	if c.uri, c.err = compileTemplate(in.URI); c.err != nil {
-		return c
-	}
-	if c.uri.static {
-		if c.staticURL, c.err = parseEndpoint(c.uri.literal); c.err != nil {
-			return c
-		}
-	}
-	c.params, c.err = compileParams(in.RequestParameters)
-	return c
-}
-
-// compiledFor returns the compiled form of in, compiling it on first use.
-func (iv *Invoker) compiledFor(in *model.Integration) *compiled {
+// preparedFor returns Invoke's preparation of in, made on first use, with
+// stage variables resolved per request.
+func (iv *Invoker) preparedFor(in *model.Integration) *Prepared {
 	key := weak.Make(in)
 	if v, ok := iv.cache.Load(key); ok {
-		return v.(*compiled)
+		return v.(*Prepared)
 	}
-	c := compile(in)
-	if v, loaded := iv.cache.LoadOrStore(key, c); loaded {
-		return v.(*compiled)
+	p, err := prepare(in, nil, false)
+	if err != nil {
+		p = &Prepared{name: in.Name, typ: in.Type, err: err}
+	}
+	if v, loaded := iv.cache.LoadOrStore(key, p); loaded {
+		return v.(*Prepared)
 	}
 	cache := &iv.cache
 	goruntime.AddCleanup(in, func(k weak.Pointer[model.Integration]) { cache.Delete(k) }, key)
-	return c
+	return p
 }
 
 // endpoint returns the URL to call for req. The caller copies it into its
 // request, so the static URL is never modified.
-func (c *compiled) endpoint(req *Request) (*url.URL, error) {
-	if c.staticURL != nil {
-		return c.staticURL, nil
+func (p *Prepared) endpoint(req *Request) (*url.URL, error) {
+	if p.staticURL != nil {
+		return p.staticURL, nil
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	*buf = c.uri.render(*buf, req)
+	env := newRenderEnv(req)
+	*buf = p.uri.render(*buf, &env)
 	return parseEndpoint(string(*buf))
 }
 
-// Invoke calls the integration in for req and returns its answer. in must
-// be an AWS_PROXY or HTTP_PROXY integration; HTTP, MOCK and unknown types
-// give an *Error of Kind KindUnsupported. The call is bounded by ctx and by
-// in.TimeoutMS (DefaultTimeout when not positive); running out of the latter
-// is KindTimeout, the end of ctx is KindCanceled.
-//
-// An HTTP_PROXY status is never an error: the caller decides what it means
-// (RT-11, D-39). Every error is an *Error. in is compiled on its first call
-// and must not be modified afterwards; req is only read, and Invoke does not
-// touch req.Body after it returns.
+// Invoke calls the integration in for req and returns its answer, like
+// Call with a preparation that Invoke makes on the first call for in and
+// keeps while in is reachable; stage variables then come from
+// req.StageVariables on every call. in must not be modified after its first
+// call. An integration that does not prepare gives an *Error of Kind
+// KindInvalidRequest (KindUnsupported for an unknown type).
 func (iv *Invoker) Invoke(ctx context.Context, in *model.Integration, req *Request) (*Response, error) {
-	start := time.Now()
 	if in == nil || req == nil {
 		return nil, &Error{Kind: KindInvalidRequest, msg: "no integration or request"}
 	}
-	if in.Type != model.IntegrationAWSProxy && in.Type != model.IntegrationHTTPProxy {
+	switch in.Type {
+	case model.IntegrationAWSProxy, model.IntegrationHTTPProxy, model.IntegrationHTTP, model.IntegrationMock:
+	default:
 		return nil, &Error{Kind: KindUnsupported, Integration: in.Name, Type: in.Type,
-			msg: "integration type " + in.Type + " is not called by the proxy invoker (HTTP and MOCK are rendered by the template engine)"}
+			msg: "unsupported integration type " + strconv.Quote(in.Type)}
 	}
-	c := iv.compiledFor(in)
-	if c.err != nil {
-		return nil, c.fail(KindInvalidRequest, "build the request", c.err)
+	return iv.Call(ctx, iv.preparedFor(in), req)
+}
+
+// Call runs the prepared integration p for req and returns its answer:
+//
+//   - AWS_PROXY posts the Lambda proxy event and reads the Lambda proxy
+//     result (RT-40, D-40);
+//   - HTTP_PROXY proxies the message or handshake (RT-41, D-43);
+//   - HTTP sends the selected request template, rendered, with method to
+//     the uri, and renders the integration response the status selects
+//     (RT-42, D-44);
+//   - MOCK calls nothing: the rendered request template's statusCode
+//     (default 200) selects the integration response (RT-43).
+//
+// The call is bounded by ctx and by the integration's timeout_ms
+// (DefaultTimeout when not positive); running out of the latter is
+// KindTimeout, the end of ctx is KindCanceled. A backend's status is never
+// an error: the caller decides what it means (RT-11, D-39) from
+// Response.StatusCode. Every error is an *Error. req is only read, and Call
+// does not touch req.Body after it returns.
+func (iv *Invoker) Call(ctx context.Context, p *Prepared, req *Request) (*Response, error) {
+	start := time.Now()
+	if p == nil || req == nil {
+		return nil, &Error{Kind: KindInvalidRequest, msg: "no integration or request"}
 	}
-	u, err := c.endpoint(req)
+	if p.err != nil {
+		return nil, p.fail(KindInvalidRequest, "build the request", p.err)
+	}
+	if p.typ == model.IntegrationMock {
+		resp, ierr := p.callMock(req, start)
+		if ierr != nil {
+			return nil, ierr
+		}
+		resp.Latency = time.Since(start)
+		return resp, nil
+	}
+	u, err := p.endpoint(req)
 	if err != nil {
-		return nil, c.fail(KindInvalidRequest, "build the request", err)
+		return nil, p.fail(KindInvalidRequest, "build the request", err)
 	}
-	callCtx, cancel := context.WithTimeoutCause(ctx, c.timeout, errIntegrationTimeout)
+	callCtx, cancel := context.WithTimeoutCause(ctx, p.timeout, errIntegrationTimeout)
 	defer cancel()
 	var resp *Response
 	var ierr *Error
-	if c.typ == model.IntegrationAWSProxy {
-		resp, ierr = iv.invokeAWSProxy(callCtx, c, u, req)
-	} else {
-		resp, ierr = iv.invokeHTTPProxy(callCtx, c, u, req)
+	switch p.typ {
+	case model.IntegrationAWSProxy:
+		resp, ierr = iv.invokeAWSProxy(callCtx, p, u, req)
+	case model.IntegrationHTTPProxy:
+		resp, ierr = iv.invokeHTTPProxy(callCtx, p, u, req)
+	default:
+		resp, ierr = iv.invokeHTTP(callCtx, p, u, req, start)
 	}
 	if ierr != nil {
 		if ierr.Kind == KindUnreachable || ierr.Kind == KindInvalidReply && ierr.Err != nil {
@@ -193,7 +196,7 @@ func (iv *Invoker) Invoke(ctx context.Context, in *model.Integration, req *Reque
 			case ctx.Err() != nil:
 				ierr.Kind, ierr.msg = KindCanceled, "the caller gave up"
 			case callCtx.Err() != nil:
-				ierr.Kind, ierr.msg = KindTimeout, "no answer within "+c.timeout.String()
+				ierr.Kind, ierr.msg = KindTimeout, "no answer within "+p.timeout.String()
 			}
 		}
 		return nil, ierr
@@ -202,8 +205,8 @@ func (iv *Invoker) Invoke(ctx context.Context, in *model.Integration, req *Reque
 	return resp, nil
 }
 
-func (c *compiled) fail(kind Kind, msg string, err error) *Error {
-	return &Error{Kind: kind, Integration: c.name, Type: c.typ, msg: msg, Err: err}
+func (p *Prepared) fail(kind Kind, msg string, err error) *Error {
+	return &Error{Kind: kind, Integration: p.name, Type: p.typ, msg: msg, Err: err}
 }
 
 // newRequest returns a request for a copy of u with ctx, carrying body
@@ -224,7 +227,7 @@ func newRequest(ctx context.Context, method string, u *url.URL, body *requestBod
 var jsonContentType = []string{"application/json"}
 
 // invokeAWSProxy posts the Lambda proxy event (RT-40) and reads the result.
-func (iv *Invoker) invokeAWSProxy(ctx context.Context, c *compiled, u *url.URL, req *Request) (*Response, *Error) {
+func (iv *Invoker) invokeAWSProxy(ctx context.Context, c *Prepared, u *url.URL, req *Request) (*Response, *Error) {
 	buf := getBuffer()
 	*buf = appendEvent(*buf, req)
 	body := &requestBody{data: *buf, pooled: buf}
@@ -273,7 +276,7 @@ func (iv *Invoker) invokeAWSProxy(ctx context.Context, c *compiled, u *url.URL, 
 
 // invokeHTTPProxy sends the HTTP_PROXY request (RT-41, D-43) and reads the
 // backend's reply.
-func (iv *Invoker) invokeHTTPProxy(ctx context.Context, c *compiled, u *url.URL, req *Request) (*Response, *Error) {
+func (iv *Invoker) invokeHTTPProxy(ctx context.Context, c *Prepared, u *url.URL, req *Request) (*Response, *Error) {
 	var body *requestBody
 	if req.EventType == EventMessage && len(req.Body) > 0 {
 		body = &requestBody{data: req.Body}

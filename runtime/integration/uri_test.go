@@ -29,17 +29,19 @@ func TestRenderURI(t *testing.T) {
 		{name: "body path", tpl: "http://h/rooms/${request.body.data.room}/${request.body.data.tags[1]}/${request.body.data.n}", req: msg,
 			want: "http://h/rooms/r1/y/3"},
 		{name: "quoted body name", tpl: `http://h/${request.body["action"]}`, req: msg, want: "http://h/sendmessage"},
-		{name: "body object renders as D-38", tpl: "http://h/?d=${urlencode(request.body.data.tags)}", req: msg, want: "http://h/?d=%5Bx%2C+y%5D"},
+		{name: "body array renders as compact JSON", tpl: "http://h/?d=${urlencode(request.body.data.tags)}", req: msg, want: "http://h/?d=%5B%22x%22%2C%22y%22%5D"},
 		{name: "jsonencode body", tpl: "http://h/?d=${jsonencode(request.body.data)}", req: msg,
-			want: `http://h/?d={"n":3,"room":"r1","tags":["x","y"]}`},
+			want: `http://h/?d={"room":"r1","n":3,"tags":["x","y"]}`},
 		{name: "jsonencode string", tpl: "http://h/?d=${jsonencode(context.stage)}", req: msg, want: `http://h/?d="dev"`},
 		{name: "upper lower trimspace", tpl: "http://h${trimspace(stageVariables.Path)}/${upper(context.stage)}/${lower(context.eventType)}", req: msg,
 			want: "http://h/v1/DEV/message"},
 		{name: "base64encode", tpl: "http://h/${base64encode(request.body.data.room)}", req: msg, want: "http://h/cjE="},
 		{name: "raw body", tpl: "http://h/?m=${urlencode(request.raw_body)}", req: notJSON, want: "http://h/?m=hello+world"},
-		{name: "missing values render empty", tpl: "http://h/${stageVariables.nope}${request.body.nope}${context.disconnectReason}${context.authorizer.nope}${jsonencode(request.body.nope)}x", req: msg,
+		{name: "missing values render empty", tpl: "http://h/${stageVariables.nope}${request.body.nope}${context.disconnectReason}${context.authorizer.nope}${upper(request.body.nope)}x", req: msg,
 			want: "http://h/x"},
-		{name: "body of a non-JSON message is missing", tpl: "http://h/${request.body.a}${jsonencode(request.body)}${request.body}x", req: notJSON, want: "http://h/x"},
+		{name: "missing values jsonencode as null", tpl: "http://h/${jsonencode(stageVariables.nope)}${jsonencode(request.body.nope)}${jsonencode(context.disconnectReason)}", req: msg,
+			want: "http://h/nullnullnull"},
+		{name: "body of a non-JSON message is null", tpl: "http://h/${request.body.a}${request.body}x${jsonencode(request.body)}", req: notJSON, want: "http://h/xnull"},
 		{name: "request time", tpl: "http://h/${urlencode(context.requestTime)}/${context.requestTimeEpoch}", req: msg,
 			want: "http://h/09%2FMar%2F2024%3A21%3A16%3A05+%2B0000/1710018965456"},
 		{name: "relative", tpl: "/only/a/path", req: msg, wantErr: "not an absolute http or https URL"},
@@ -127,11 +129,11 @@ func TestContextValue(t *testing.T) {
 func TestCompiledOncePerIntegration(t *testing.T) {
 	iv := NewInvoker(Options{})
 	in := awsIntegration("http://127.0.0.1:1/x")
-	a, b := iv.compiledFor(in), iv.compiledFor(in)
+	a, b := iv.preparedFor(in), iv.preparedFor(in)
 	if a != b {
-		t.Error("compiledFor compiled the same integration twice")
+		t.Error("preparedFor prepared the same integration twice")
 	}
-	if c := iv.compiledFor(awsIntegration("http://127.0.0.1:1/x")); c == a {
-		t.Error("compiledFor shared a compilation between two integrations")
+	if c := iv.preparedFor(awsIntegration("http://127.0.0.1:1/x")); c == a {
+		t.Error("preparedFor shared a preparation between two integrations")
 	}
 }
