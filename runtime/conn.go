@@ -62,13 +62,18 @@ type outFrame struct {
 // writer goroutine and no buffers (DESIGN: avoid per-connection buffers while
 // idle).
 type conn struct {
-	s           *Server
-	id          string
-	key         stageKey
+	s   *Server
+	id  string
+	key stageKey
+	// nc and rd are nil until the upgrade completes (attach); frames queued
+	// before then wait for it. They are set under mu and read-only after.
 	nc          net.Conn
 	rd          io.Reader // nc, preceded by bytes the handshake read ahead
 	connectedAt time.Time
 	lastActive  atomic.Int64 // unix nanoseconds of the last data message in or out
+	// lastStage is the stage that last handled an event of the connection,
+	// so that $disconnect still runs when a reload removed the stage.
+	lastStage atomic.Pointer[stage]
 
 	// Set at the handshake and read-only afterwards.
 	host           string
@@ -137,7 +142,7 @@ func (c *conn) send(op ws.OpCode, payload []byte) error {
 		c.mu.Unlock()
 		return ErrGone
 	}
-	if len(c.queue) >= c.s.opts.SendQueueMessages || c.queuedBytes+len(payload) > c.s.opts.SendQueueBytes {
+	if c.queueFullLocked(len(payload)) {
 		c.closeLocked(closeSlowConsumer, true)
 		c.mu.Unlock()
 		return ErrGone
@@ -149,12 +154,24 @@ func (c *conn) send(op ws.OpCode, payload []byte) error {
 }
 
 // sendControl queues a control frame (pong) while the connection is open.
+// Pongs count against the send queue's bounds like messages do, so a
+// client that pings without reading is disconnected too (RT-26).
 func (c *conn) sendControl(op ws.OpCode, payload []byte) {
 	c.mu.Lock()
-	if c.state == stateOpen {
+	switch {
+	case c.state != stateOpen:
+	case c.queueFullLocked(len(payload)):
+		c.closeLocked(closeSlowConsumer, true)
+	default:
 		c.enqueueLocked(outFrame{op: op, payload: payload})
 	}
 	c.mu.Unlock()
+}
+
+// queueFullLocked reports whether a frame of n bytes would overflow the
+// send queue. c.mu must be held.
+func (c *conn) queueFullLocked(n int) bool {
+	return len(c.queue) >= c.s.opts.SendQueueMessages || c.queuedBytes+n > c.s.opts.SendQueueBytes
 }
 
 // enqueueLocked appends f to the queue and starts the writer when it is not
@@ -162,7 +179,7 @@ func (c *conn) sendControl(op ws.OpCode, payload []byte) {
 func (c *conn) enqueueLocked(f outFrame) {
 	c.queue = append(c.queue, f)
 	c.queuedBytes += len(f.payload)
-	if !c.writing {
+	if !c.writing && c.nc != nil {
 		c.writing = true
 		c.writer.Add(1)
 		go c.write()
@@ -193,6 +210,9 @@ func (c *conn) closeLocked(st closeStatus, dropQueue bool) {
 		c.queue, c.queuedBytes = nil, 0
 	}
 	c.enqueueLocked(outFrame{op: ws.OpClose, payload: ws.NewCloseFrameBody(st.code, st.reason)})
+	if c.nc == nil {
+		return // attach sets the deadline once the upgrade completes
+	}
 	// The reader waits for the client's close frame only so long.
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.opts.CloseTimeout))
 	if dropQueue {
@@ -213,8 +233,37 @@ func (c *conn) recordLocked(st closeStatus) {
 func (c *conn) abort() {
 	c.mu.Lock()
 	c.recordLocked(closeGoingAway)
+	nc := c.nc
 	c.mu.Unlock()
-	_ = c.nc.Close()
+	if nc != nil {
+		_ = nc.Close()
+	}
+}
+
+// attach gives the connection its socket once the upgrade has completed,
+// and starts writing what was queued meanwhile (@connections posts accepted
+// between $connect and the 101).
+func (c *conn) attach(nc net.Conn, rd io.Reader) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nc, c.rd = nc, rd
+	if c.state != stateOpen {
+		_ = nc.SetReadDeadline(time.Now().Add(c.s.opts.CloseTimeout))
+	}
+	if len(c.queue) > 0 && !c.writing {
+		c.writing = true
+		c.writer.Add(1)
+		go c.write()
+	}
+}
+
+// detach ends a connection whose upgrade failed: nothing queued will be
+// written.
+func (c *conn) detach() {
+	c.mu.Lock()
+	c.state = stateClosed
+	c.queue, c.queuedBytes = nil, 0
+	c.mu.Unlock()
 }
 
 // write drains the send queue, then ends; enqueueLocked starts it again
@@ -365,15 +414,15 @@ func (c *conn) read() {
 			h.OpCode == ws.OpContinuation && msgOp == 0,
 			h.OpCode.IsData() && h.OpCode != ws.OpContinuation && msgOp != 0:
 			c.closeWith(closeProtocolError)
-			c.drain()
+			c.drainPayload(h.Length)
 			return
 		case h.Length > MaxFrameSize:
 			c.closeWith(closeTooBig)
-			c.drain()
+			c.drainPayload(h.Length)
 			return
 		case h.OpCode == ws.OpBinary:
 			c.closeWith(closeUnsupported)
-			c.drain()
+			c.drainPayload(h.Length)
 			return
 		}
 
@@ -395,7 +444,7 @@ func (c *conn) read() {
 
 		if int64(len(msg))+h.Length > MaxMessageSize {
 			c.closeWith(closeTooBig)
-			c.drain()
+			c.drainPayload(h.Length)
 			return
 		}
 		if h.OpCode == ws.OpText {
@@ -452,6 +501,16 @@ func (c *conn) drain() {
 			return
 		}
 	}
+}
+
+// drainPayload discards the payload of the frame whose header was read
+// last, then drains: the client's reply to the close frame can only be
+// found at a frame boundary.
+func (c *conn) drainPayload(n int64) {
+	if _, err := io.CopyN(io.Discard, c.rd, n); err != nil {
+		return
+	}
+	c.drain()
 }
 
 // clientClosed handles a close frame from the client: it records the

@@ -61,12 +61,13 @@ func (s *Server) serveConnections(w http.ResponseWriter, r *http.Request, t *tab
 		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
 		info := c.Info()
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(connectionJSON{
+		body, _ := json.Marshal(connectionJSON{
 			ConnectedAt:  info.ConnectedAt.UTC().Format(time.RFC3339),
 			Identity:     identityJSON{SourceIP: info.SourceIP, UserAgent: info.UserAgent},
 			LastActiveAt: info.LastActiveAt.UTC().Format(time.RFC3339),
 		})
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
 	case http.MethodDelete:
 		if err := c.Disconnect(r.Context()); errors.Is(err, ErrGone) {
 			writeGone(w)
@@ -117,10 +118,13 @@ func writeGone(w http.ResponseWriter) {
 // writeAWSError answers an AWS-style error: the error type in
 // x-amzn-ErrorType and {"message": ...} as the body.
 func writeAWSError(w http.ResponseWriter, status int, errorType, message string) {
+	// Marshal rather than an Encoder: the body is exactly the JSON object,
+	// without a trailing newline (D-30's {"message":"Forbidden"}).
+	body, _ := json.Marshal(struct {
+		Message string `json:"message"`
+	}{message})
 	w.Header().Set("x-amzn-ErrorType", errorType)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
-		Message string `json:"message"`
-	}{message})
+	_, _ = w.Write(body)
 }

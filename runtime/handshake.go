@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -144,6 +145,18 @@ func (s *Server) serveStage(w http.ResponseWriter, r *http.Request, st *stage) {
 		subprotocol = resp.Header.Get("Sec-WebSocket-Protocol")
 	}
 
+	// $connect has accepted the connection: from here on @connections
+	// reaches it (RT-2), and what is posted before the 101 is written waits
+	// in its queue for the upgrade.
+	c.lastStage.Store(st)
+	s.conns.add(c)
+	if s.isClosing() || s.table.Load().stages[c.key] == nil {
+		// Shutdown began, or a reload removed the stage, while $connect ran;
+		// either may have missed this connection: it is closed the way every
+		// other one was.
+		c.closeWith(closeGoingAway)
+	}
+
 	up := ws.HTTPUpgrader{Timeout: s.opts.HandshakeTimeout}
 	if subprotocol != "" {
 		up.Header = http.Header{"Sec-WebSocket-Protocol": {subprotocol}}
@@ -152,6 +165,8 @@ func (s *Server) serveStage(w http.ResponseWriter, r *http.Request, st *stage) {
 	if err != nil {
 		// $connect accepted the connection, so its backend knows it: tell it
 		// the connection is gone.
+		c.detach()
+		s.conns.remove(c)
 		if nc != nil {
 			_ = nc.Close()
 		}
@@ -159,19 +174,13 @@ func (s *Server) serveStage(w http.ResponseWriter, r *http.Request, st *stage) {
 		s.runDisconnect(c, closeAbnormal)
 		return
 	}
-	c.nc, c.rd = nc, nc
+	var rd io.Reader = nc
 	if n := rw.Reader.Buffered(); n > 0 {
 		ahead, _ := rw.Reader.Peek(n)
-		c.rd = &prefixReader{prefix: append([]byte(nil), ahead...), r: nc}
+		rd = &prefixReader{prefix: append([]byte(nil), ahead...), r: nc}
 	}
 	_ = nc.SetDeadline(time.Time{})
-
-	s.conns.add(c)
-	if s.isClosing() {
-		// Shutdown began while $connect ran and may have missed this
-		// connection: it is closed the way every other one is.
-		c.closeWith(closeGoingAway)
-	}
+	c.attach(nc, rd)
 	handedOver = true
 	go c.serve()
 }
@@ -227,6 +236,7 @@ func (s *Server) handleMessage(c *conn, msg []byte) {
 	if st == nil {
 		return // the stage is gone; the connection is being closed
 	}
+	c.lastStage.Store(st)
 	var keyBuf [128]byte
 	var rt *route
 	if key, ok := st.routeSelection.Evaluate(keyBuf[:0], msg); ok {
@@ -315,6 +325,11 @@ func (s *Server) disconnected(c *conn, st closeStatus) {
 // stage's current deployment defines it.
 func (s *Server) runDisconnect(c *conn, cs closeStatus) {
 	st := s.table.Load().stages[c.key]
+	if st == nil {
+		// A reload removed the stage: its last deployment still tells the
+		// backend the connection is gone.
+		st = c.lastStage.Load()
+	}
 	if st == nil || st.disconnect == nil || st.disconnect.integration == nil {
 		return
 	}

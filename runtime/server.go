@@ -235,9 +235,11 @@ func (s *Server) Ready() bool {
 	return s.table.Load() != nil && s.serving > 0 && !s.closing
 }
 
-// Shutdown stops the gateway (RT-31): it stops accepting, waits for
-// handshakes and @connections calls in progress, closes every connection
-// with 1001 "Going away", and waits for their $disconnect calls. When ctx
+// Shutdown stops the gateway (RT-31): it refuses new handshakes, closes
+// every connection with 1001 "Going away", stops accepting, waits for
+// handshakes and @connections calls in progress (a connection that a
+// handshake in progress accepts is closed the same way), and waits for every
+// $disconnect call. When ctx
 // ends first, the remaining connections are dropped, integration calls are
 // cancelled, and Shutdown returns ctx's error once every goroutine has
 // ended.
@@ -252,8 +254,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	close(s.stopSweep)
 	s.mu.Unlock()
 
-	err := s.httpSrv.Shutdown(ctx)
+	// Open connections get their close frame first: waiting for a slow
+	// $connect in httpSrv.Shutdown must not hold them open until the grace
+	// period ends. A handshake that completes later sees closing and closes
+	// its connection itself; new handshakes are refused.
 	s.conns.each(func(c *conn) { c.closeWith(closeGoingAway) })
+	err := s.httpSrv.Shutdown(ctx)
 
 	done := make(chan struct{})
 	go func() {

@@ -1,0 +1,297 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/wsgwctl/wsgwctl/config/model"
+)
+
+// idleConns is how many idle connections BenchmarkIdleConnection opens per
+// iteration.
+const idleConns = 2000
+
+// registered returns how many connections the server's registry holds,
+// without allocating.
+func (r *registry) registered() int {
+	n := 0
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.RLock()
+		n += len(sh.conns)
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+// memInUse returns the heap and stack memory in use after a full GC.
+func memInUse() (heap, stack uint64) {
+	goruntime.GC()
+	goruntime.GC()
+	var m goruntime.MemStats
+	goruntime.ReadMemStats(&m)
+	return m.HeapInuse, m.StackInuse
+}
+
+// waitFor spins until cond holds, failing the benchmark after testTimeout.
+func waitFor(b *testing.B, what string, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatalf("%s: not reached within %s", what, testTimeout)
+		}
+		goruntime.Gosched()
+	}
+}
+
+// rawSocketCost returns the heap and stack bytes that n plain TCP
+// connections cost in this process: the client's net.Conn and the accepted
+// one, held by a listener that starts no goroutine per connection. This is
+// the part of BenchmarkIdleConnection's measurement that any server and its
+// in-process clients pay, so it is subtracted to leave the gateway's own
+// cost.
+func rawSocketCost(b *testing.B, n int) (heap, stack float64) {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make([]net.Conn, 0, n)
+	clients := make([]net.Conn, 0, n)
+	acceptDone := make(chan error, 1)
+	h0, s0 := memInUse()
+	go func() {
+		for range n {
+			c, err := ln.Accept()
+			if err != nil {
+				acceptDone <- err
+				return
+			}
+			accepted = append(accepted, c)
+		}
+		acceptDone <- nil
+	}()
+	for range n {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	if err := <-acceptDone; err != nil {
+		b.Fatal(err)
+	}
+	h1, s1 := memInUse()
+	for _, c := range clients {
+		_ = c.Close()
+	}
+	for _, c := range accepted {
+		_ = c.Close()
+	}
+	return (float64(h1) - float64(h0)) / float64(n), (float64(s1) - float64(s0)) / float64(n)
+}
+
+// BenchmarkIdleConnection measures the memory an idle, accepted WebSocket
+// connection costs the gateway (DESIGN: measure bytes per idle connection).
+// Each iteration opens idleConns connections to a stage without $connect,
+// waits until the gateway has registered them, and compares HeapInuse and
+// StackInuse after a forced GC with the values before. The clients live in
+// the same process, so the cost of the same number of plain TCP connection
+// pairs (client and accepted socket, no goroutine) is measured too and
+// subtracted: B/conn is what the gateway holds beyond a bare accepted socket
+// (its reader goroutine's stack, the conn, registry entry, captured
+// handshake headers, ...). raw-B/conn is that bare socket pair's cost.
+func BenchmarkIdleConnection(b *testing.B) {
+	fn := newBackend(b, nil)
+	g := startGateway(b, newState(b, proxyAPI("chat", fn.URL, &model.Route{Key: "$default"})), Options{})
+	url := g.url("/chat/test")
+	rawHeap, rawStack := rawSocketCost(b, idleConns)
+	conns := make([]net.Conn, 0, idleConns)
+	var heap, stack, goroutines float64
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		conns = conns[:0]
+		g0 := goruntime.NumGoroutine()
+		h0, s0 := memInUse()
+		for range idleConns {
+			nc, br, _, err := ws.Dialer{Timeout: testTimeout}.Dial(context.Background(), url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if br != nil {
+				ws.PutReader(br)
+			}
+			conns = append(conns, nc)
+		}
+		waitFor(b, "connections registered", func() bool { return g.srv.conns.registered() == idleConns })
+		h1, s1 := memInUse()
+		heap += (float64(h1) - float64(h0)) / idleConns
+		stack += (float64(s1) - float64(s0)) / idleConns
+		goroutines += float64(goruntime.NumGoroutine()-g0) / idleConns
+		b.StopTimer()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		waitFor(b, "connections closed", func() bool { return g.srv.conns.registered() == 0 })
+		b.StartTimer()
+	}
+	n := float64(b.N)
+	b.ReportMetric((heap+stack)/n-rawHeap-rawStack, "B/conn")
+	b.ReportMetric(heap/n-rawHeap, "heap-B/conn")
+	b.ReportMetric(stack/n-rawStack, "stack-B/conn")
+	b.ReportMetric(rawHeap+rawStack, "raw-B/conn")
+	b.ReportMetric(goroutines/n, "goroutines/conn")
+}
+
+// benchClients is how many concurrent clients the throughput benchmarks
+// run.
+const benchClients = 16
+
+// fixedLambda is a Lambda-style backend that answers every request with the
+// same small proxy result, as cheaply as a backend can, so that the
+// benchmarks measure the gateway. hits counts the requests.
+func fixedLambda(b *testing.B, hits *atomic.Int64, target int64, reached chan<- struct{}) *httptest.Server {
+	b.Helper()
+	reply := []byte(`{"statusCode":200,"body":"ok"}`)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(reply)
+		if hits.Add(1) == target && reached != nil {
+			close(reached)
+		}
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// benchConn is a benchmark client: a raw connection and its reader.
+type benchConn struct {
+	nc net.Conn
+	br *bufio.Reader
+}
+
+func dialBench(b *testing.B, url string) *benchConn {
+	b.Helper()
+	c := dial(b, url, nil)
+	return &benchConn{nc: c.conn, br: c.br}
+}
+
+// benchMessage is the message the throughput benchmarks send; it has an
+// action that no route matches, so it goes to $default.
+var benchMessage = []byte(`{"action":"sendmessage","data":"hello, world"}`)
+
+// BenchmarkDefaultRouteAWSProxy measures messages per second through a
+// two-way $default route to a local Lambda-style backend, with benchClients
+// clients that each send a message and wait for its answer.
+func BenchmarkDefaultRouteAWSProxy(b *testing.B) {
+	var hits atomic.Int64
+	fn := fixedLambda(b, &hits, -1, nil)
+	api := proxyAPI("chat", fn.URL, &model.Route{Key: "$default", TwoWay: true})
+	g := startGateway(b, newState(b, api), Options{})
+	clients := make([]*benchConn, benchClients)
+	for i := range clients {
+		clients[i] = dialBench(b, g.url("/chat/test"))
+	}
+	frame := ws.MaskFrame(ws.NewTextFrame(benchMessage))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, benchClients)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.nc.SetDeadline(time.Now().Add(time.Minute))
+			for next.Add(1) <= int64(b.N) {
+				if err := ws.WriteFrame(c.nc, frame); err != nil {
+					errs <- err
+					return
+				}
+				h, err := ws.ReadHeader(c.br)
+				if err == nil && (h.OpCode != ws.OpText || h.Length != 2) {
+					err = io.ErrUnexpectedEOF
+				}
+				if err == nil {
+					_, err = c.br.Discard(int(h.Length))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkDefaultRouteAWSProxyOneWay measures messages per second through
+// a one-way $default route: benchClients clients send as fast as the
+// gateway reads, and the clock stops when the backend has received every
+// message.
+func BenchmarkDefaultRouteAWSProxyOneWay(b *testing.B) {
+	var hits atomic.Int64
+	reached := make(chan struct{})
+	fn := fixedLambda(b, &hits, int64(b.N), reached)
+	api := proxyAPI("chat", fn.URL, &model.Route{Key: "$default"})
+	g := startGateway(b, newState(b, api), Options{})
+	clients := make([]*benchConn, benchClients)
+	for i := range clients {
+		clients[i] = dialBench(b, g.url("/chat/test"))
+	}
+	frame := ws.MaskFrame(ws.NewTextFrame(benchMessage))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, benchClients)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.nc.SetDeadline(time.Now().Add(time.Minute))
+			bw := bufio.NewWriter(c.nc)
+			for next.Add(1) <= int64(b.N) {
+				if err := ws.WriteFrame(bw, frame); err != nil {
+					errs <- err
+					return
+				}
+			}
+			if err := bw.Flush(); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-reached:
+	case err := <-errs:
+		b.Fatal(err)
+	case <-time.After(time.Minute):
+		b.Fatalf("the backend received %d of %d messages", hits.Load(), b.N)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
