@@ -8,9 +8,9 @@ import (
 
 // AdminHandler serves the admin listener (RT-3, D-32): GET /healthz (the
 // process is alive), GET /readyz (200 once a state is loaded and a listener
-// is being served, 503 before and during shutdown) and GET /status (JSON: the
-// served state's serial, its APIs and stages with their deployment ids and
-// open connections).
+// is being served, 503 before and during shutdown), GET /metrics
+// (Prometheus text format) and GET /status (JSON: the served state's serial,
+// its APIs and stages with their deployment ids and open connections).
 func (s *Server) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -23,6 +23,7 @@ func (s *Server) AdminHandler() http.Handler {
 		}
 		writeText(w, http.StatusServiceUnavailable, "not ready\n")
 	})
+	mux.Handle("GET /metrics", s.MetricsHandler())
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)

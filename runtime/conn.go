@@ -15,6 +15,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wsgwctl/wsgwctl/runtime/integration"
+	"github.com/wsgwctl/wsgwctl/runtime/observe"
 )
 
 // closeStatus is a close code and reason the gateway sends, and that
@@ -71,6 +72,10 @@ type conn struct {
 	rd          io.Reader // nc, preceded by bytes the handshake read ahead
 	connectedAt time.Time
 	lastActive  atomic.Int64 // unix nanoseconds of the last data message in or out
+	// stageMetrics counts the connection open from $connect's acceptance to
+	// $disconnect, on the stage metrics of its handshake (set before the
+	// connection is registered, read-only after).
+	stageMetrics *observe.StageMetrics
 	// lastStage is the stage that last handled an event of the connection,
 	// so that $disconnect still runs when a reload removed the stage.
 	lastStage atomic.Pointer[stage]

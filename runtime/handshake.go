@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/wsgwctl/wsgwctl/config/model"
 	"github.com/wsgwctl/wsgwctl/runtime/integration"
+	"github.com/wsgwctl/wsgwctl/runtime/observe"
 )
 
 // serveHTTP is the gateway listener's handler: stage URLs, custom domain
@@ -120,28 +123,20 @@ func (s *Server) serveStage(w http.ResponseWriter, r *http.Request, st *stage) {
 	}
 	c.lastActive.Store(now.UnixNano())
 
-	var subprotocol string
-	if rt := st.connect; rt != nil && rt.integration != nil {
-		req := c.request(st, integration.EventConnect, rt.key, now)
-		resp, err := s.invoker.Invoke(r.Context(), rt.integration, req)
-		status := http.StatusOK
-		switch {
-		case err != nil:
-			status = handshakeStatus(err)
-			s.log.Warn("$connect integration failed", logKeyAPI, st.key.api, logKeyStage, st.key.stage,
-				logKeyConnectionID, c.id, logKeyRequestID, req.RequestID, logKeyError, err)
-		default:
-			status = resp.StatusCode
-		}
-		if status < 200 || status > 299 {
-			if status >= 300 && status <= 399 && resp != nil {
-				if loc := resp.Header.Get("Location"); loc != "" {
-					w.Header().Set("Location", loc)
-				}
+	st.metrics.Connect()
+	req := c.request(st, integration.EventConnect, model.RouteConnect, now)
+	resp, status := s.runConnect(r.Context(), c, st, req)
+	if status < 200 || status > 299 {
+		if status >= 300 && status <= 399 && resp != nil {
+			if loc := resp.Header.Get("Location"); loc != "" {
+				w.Header().Set("Location", loc)
 			}
-			w.WriteHeader(status)
-			return
 		}
+		w.WriteHeader(status)
+		return
+	}
+	var subprotocol string
+	if resp != nil {
 		subprotocol = resp.Header.Get("Sec-WebSocket-Protocol")
 	}
 
@@ -149,6 +144,8 @@ func (s *Server) serveStage(w http.ResponseWriter, r *http.Request, st *stage) {
 	// reaches it (RT-2), and what is posted before the 101 is written waits
 	// in its queue for the upgrade.
 	c.lastStage.Store(st)
+	c.stageMetrics = st.metrics
+	st.metrics.Opened()
 	s.conns.add(c)
 	if s.isClosing() || s.table.Load().stages[c.key] == nil {
 		// Shutdown began, or a reload removed the stage, while $connect ran;
@@ -227,9 +224,48 @@ func handshakeStatus(err error) int {
 	return http.StatusBadGateway
 }
 
-// handleMessage routes one message (RT-21) and runs its integration off the
-// read loop (RT-44). It blocks while the connection has MaxInflight calls
-// running, which pauses reading from this client only.
+// runConnect decides a handshake (RT-10, RT-11, D-26): the $connect
+// throttle, then the $connect integration when the stage has one. It
+// returns the integration's response (nil without one) and the status that
+// answers the handshake, and logs the CONNECT event.
+func (s *Server) runConnect(ctx context.Context, c *conn, st *stage, req *integration.Request) (*integration.Response, int) {
+	start := time.Now()
+	rt := st.connect
+	metrics, exec := st.noRoute, st.connExec
+	if rt != nil {
+		metrics, exec = rt.metrics, rt.exec
+	}
+	var (
+		resp   *integration.Response
+		err    error
+		status = http.StatusOK
+	)
+	switch {
+	case !st.connectBucket.Allow(req.RequestTime):
+		status = http.StatusTooManyRequests
+		req.ErrorMessage, req.ErrorResponseType = messageTooManyRequests, integration.ResponseTypeThrottled
+		metrics.ClientError()
+	case rt != nil && rt.integration != nil:
+		resp, err = s.invoker.Call(ctx, rt.integration, req)
+		if resp != nil {
+			status = resp.StatusCode
+			req.IntegrationStatus, req.IntegrationLatency = resp.StatusCode, resp.Latency
+			metrics.IntegrationLatency(resp.Latency)
+		}
+		if err != nil {
+			status = handshakeStatus(err)
+			s.integrationFailed(req, metrics, err)
+		}
+	}
+	req.Status = status
+	s.logEvent(st, exec, req, start, err, nil, nil)
+	return resp, status
+}
+
+// handleMessage routes one message (RT-21) and throttles it (RT-25), then
+// runs its integration off the read loop (RT-44). It blocks while the
+// connection has MaxInflight calls running, which pauses reading from this
+// client only.
 func (s *Server) handleMessage(c *conn, msg []byte) {
 	c.touch()
 	st := s.table.Load().stages[c.key]
@@ -237,6 +273,7 @@ func (s *Server) handleMessage(c *conn, msg []byte) {
 		return // the stage is gone; the connection is being closed
 	}
 	c.lastStage.Store(st)
+	now := s.opts.Now()
 	var keyBuf [128]byte
 	var rt *route
 	if key, ok := st.routeSelection.Evaluate(keyBuf[:0], msg); ok {
@@ -248,7 +285,13 @@ func (s *Server) handleMessage(c *conn, msg []byte) {
 		rt = st.fallback
 	}
 	if rt == nil {
-		_ = c.send(ws.OpText, errorFrame("Forbidden", c.id, NewID(s.opts.Node)))
+		st.noRoute.MessageIn()
+		s.refuseMessage(c, st, nil, msg, now, http.StatusForbidden, messageForbidden, integration.ResponseTypeAccessDenied)
+		return
+	}
+	rt.metrics.MessageIn()
+	if !rt.bucket.Allow(now) {
+		s.refuseMessage(c, st, rt, msg, now, http.StatusTooManyRequests, messageTooManyRequests, integration.ResponseTypeThrottled)
 		return
 	}
 	c.inflight <- struct{}{}
@@ -258,40 +301,117 @@ func (s *Server) handleMessage(c *conn, msg []byte) {
 			<-c.inflight
 			s.wg.Done()
 		}()
-		s.invokeMessage(c, st, rt, msg)
+		s.invokeMessage(c, st, rt, msg, now)
 	}()
 }
 
-// invokeMessage calls a message route's integration and answers the client:
-// the reply on a two-way route (RT-24), an error frame on failure (RT-22,
-// D-39).
-func (s *Server) invokeMessage(c *conn, st *stage, rt *route, msg []byte) {
-	req := c.request(st, integration.EventMessage, rt.key, s.opts.Now())
+// Error messages the gateway answers refused messages and handshakes with.
+const (
+	messageForbidden       = "Forbidden"
+	messageTooManyRequests = "Too Many Requests"
+	messageBadRequestBody  = "Bad request body"
+)
+
+// refuseMessage answers a message the gateway refuses before any
+// integration runs: no route (RT-21) or throttled (RT-25).
+func (s *Server) refuseMessage(c *conn, st *stage, rt *route, msg []byte, now time.Time, status int, message, responseType string) {
+	metrics, exec, key := st.noRoute, observe.ExecLog{}, ""
+	if rt != nil {
+		metrics, exec, key = rt.metrics, rt.exec, rt.key
+	}
+	metrics.ClientError()
+	req := c.request(st, integration.EventMessage, key, now)
 	req.MessageID = NewID(s.opts.Node)
 	req.Body = msg
-	if rt.integration == nil {
-		s.log.Warn("route has no integration", logKeyAPI, st.key.api, logKeyStage, st.key.stage, logKeyRoute, rt.key)
-		_ = c.send(ws.OpText, errorFrame("Internal server error", c.id, req.RequestID))
+	req.Status, req.ErrorMessage, req.ErrorResponseType = status, message, responseType
+	s.reply(c, metrics, errorFrame(message, c.id, "requestId", req.RequestID))
+	s.logEvent(st, exec, req, now, nil, msg, nil)
+}
+
+// invokeMessage validates a message against its route's models (RT-23),
+// calls the route's integration and answers the client: the reply on a
+// two-way route (RT-24), an error frame on failure (RT-22, D-39, D-44).
+func (s *Server) invokeMessage(c *conn, st *stage, rt *route, msg []byte, now time.Time) {
+	start := time.Now()
+	req := c.request(st, integration.EventMessage, rt.key, now)
+	req.MessageID = NewID(s.opts.Node)
+	req.Body = msg
+	if err := rt.validator.Validate(msg); err != nil {
+		rt.metrics.ClientError()
+		req.Status, req.ErrorMessage, req.ErrorResponseType = http.StatusBadRequest, messageBadRequestBody, integration.ResponseTypeBadRequestBody
+		req.ValidationError = err.Error()
+		s.reply(c, rt.metrics, errorFrame(messageBadRequestBody, c.id, "messageId", req.MessageID))
+		s.logEvent(st, rt.exec, req, start, err, msg, nil)
 		return
 	}
-	resp, err := s.invoker.Invoke(s.ctx, rt.integration, req)
-	if err == nil && rt.integration.Type != model.IntegrationAWSProxy && resp.StatusCode >= 500 {
-		err = &statusError{code: resp.StatusCode}
+	if rt.integration == nil {
+		err := errNoIntegration
+		rt.metrics.ExecutionError()
+		req.Status, req.ErrorMessage, req.ErrorResponseType = http.StatusInternalServerError, integration.MessageInternalServerError, integration.ResponseTypeDefault5XX
+		s.reply(c, rt.metrics, errorFrame(integration.MessageInternalServerError, c.id, "requestId", req.RequestID))
+		s.logEvent(st, rt.exec, req, start, err, msg, nil)
+		return
+	}
+	resp, err := s.invoker.Call(s.ctx, rt.integration, req)
+	if resp != nil {
+		req.IntegrationStatus, req.IntegrationLatency = resp.StatusCode, resp.Latency
+		rt.metrics.IntegrationLatency(resp.Latency)
+		// D-39: an HTTP status of 500 or more from the integration's
+		// endpoint fails the message. A Lambda result's own statusCode is
+		// not examined, and a MOCK has no endpoint.
+		if err == nil && resp.StatusCode >= 500 && (rt.integrationType == model.IntegrationHTTPProxy || rt.integrationType == model.IntegrationHTTP) {
+			err = &statusError{code: resp.StatusCode}
+		}
 	}
 	if err != nil {
-		s.log.Warn("integration failed", logKeyAPI, st.key.api, logKeyStage, st.key.stage, logKeyRoute, rt.key,
-			logKeyConnectionID, c.id, logKeyRequestID, req.RequestID, logKeyError, err)
-		_ = c.send(ws.OpText, errorFrame("Internal server error", c.id, req.RequestID))
+		message := s.integrationFailed(req, rt.metrics, err)
+		s.reply(c, rt.metrics, errorFrame(message, c.id, "requestId", req.RequestID))
+		s.logEvent(st, rt.exec, req, start, err, msg, nil)
 		return
 	}
+	req.Status = http.StatusOK
+	var body []byte
 	if rt.twoWay && resp.HasBody {
+		body = resp.Body
 		op := ws.OpText
 		if resp.Binary {
 			op = ws.OpBinary
 		}
-		_ = c.send(op, resp.Body)
+		if c.send(op, body) == nil {
+			rt.metrics.MessageOut()
+		}
+	}
+	s.logEvent(st, rt.exec, req, start, nil, msg, body)
+}
+
+// reply sends a gateway-made text message to c, counting it as outbound.
+func (s *Server) reply(c *conn, metrics *observe.RouteMetrics, payload []byte) {
+	if c.send(ws.OpText, payload) == nil {
+		metrics.MessageOut()
 	}
 }
+
+// integrationFailed records a failed integration call in req and the
+// metrics, and returns the message of the error frame that answers it.
+func (s *Server) integrationFailed(req *integration.Request, metrics *observe.RouteMetrics, err error) string {
+	message, responseType := integration.MessageInternalServerError, integration.ResponseTypeIntegrationFailure
+	var ie *integration.Error
+	if errors.As(err, &ie) {
+		message, responseType = ie.ClientMessage(), ie.ResponseType()
+	}
+	if responseType == integration.ResponseTypeUnsupportedMediaType {
+		req.Status = http.StatusUnsupportedMediaType
+		metrics.ClientError()
+	} else {
+		req.Status = http.StatusInternalServerError
+		metrics.IntegrationError()
+	}
+	req.ErrorMessage, req.ErrorResponseType, req.IntegrationError = message, responseType, err.Error()
+	return message
+}
+
+// errNoIntegration fails a message whose route has no integration.
+var errNoIntegration = errors.New("the route has no integration")
 
 // statusError is an integration reply whose HTTP status counts as a failure
 // (D-39).
@@ -300,17 +420,47 @@ type statusError struct{ code int }
 func (e *statusError) Error() string { return "integration answered HTTP " + strconv.Itoa(e.code) }
 
 // errorFrame returns the gateway's error message for a request, byte for
-// byte as API Gateway sends it (RT-21, RT-22).
-func errorFrame(message, connectionID, requestID string) []byte {
+// byte as API Gateway sends it (RT-21, RT-22, RT-23, RT-25): idKey is
+// "requestId", or "messageId" for a request validation failure.
+func errorFrame(message, connectionID, idKey, id string) []byte {
 	b := make([]byte, 0, 64+len(message)+2*IDLength)
 	b = append(b, `{"message": "`...)
 	b = append(b, message...)
 	b = append(b, `", "connectionId":"`...)
 	b = append(b, connectionID...)
-	b = append(b, `", "requestId":"`...)
-	b = append(b, requestID...)
+	b = append(b, `", "`...)
+	b = append(b, idKey...)
+	b = append(b, `":"`...)
+	b = append(b, id...)
 	b = append(b, `"}`...)
 	return b
+}
+
+// logEvent writes an event's access log line (RT-32) and its execution log
+// (logging_level, data_trace_enabled).
+func (s *Server) logEvent(st *stage, exec observe.ExecLog, req *integration.Request, start time.Time, err error, reqBody, respBody []byte) {
+	if st.accessLog != nil {
+		st.accessLog.Log(req.ContextValue)
+	}
+	failed := err != nil || req.Status >= 400
+	if !exec.Enabled(failed) {
+		return
+	}
+	ev := &observe.Event{
+		API:          st.key.api,
+		Stage:        st.key.stage,
+		Route:        req.RouteKey,
+		ConnectionID: req.ConnectionID,
+		RequestID:    req.RequestID,
+		EventType:    req.EventType,
+		Status:       req.Status,
+		Latency:      time.Since(start),
+		Err:          err,
+	}
+	if exec.DataTrace() {
+		ev.Request, ev.Response = reqBody, respBody
+	}
+	exec.Log(s.ctx, ev)
 }
 
 // disconnected runs after a connection's socket has closed: $disconnect
@@ -321,23 +471,41 @@ func (s *Server) disconnected(c *conn, st closeStatus) {
 	s.runDisconnect(c, st)
 }
 
-// runDisconnect calls the $disconnect integration of c's stage, as the
-// stage's current deployment defines it.
+// runDisconnect ends an accepted connection's life: it counts it closed and
+// calls the $disconnect integration of its stage, as the stage's current
+// deployment defines it (or the last one it ran on, when a reload removed
+// the stage).
 func (s *Server) runDisconnect(c *conn, cs closeStatus) {
+	if c.stageMetrics != nil {
+		c.stageMetrics.Closed()
+	}
 	st := s.table.Load().stages[c.key]
 	if st == nil {
-		// A reload removed the stage: its last deployment still tells the
-		// backend the connection is gone.
 		st = c.lastStage.Load()
 	}
-	if st == nil || st.disconnect == nil || st.disconnect.integration == nil {
+	if st == nil {
 		return
 	}
-	req := c.request(st, integration.EventDisconnect, st.disconnect.key, s.opts.Now())
+	start := time.Now()
+	req := c.request(st, integration.EventDisconnect, model.RouteDisconnect, s.opts.Now())
 	req.DisconnectStatusCode = int(cs.code)
 	req.DisconnectReason = cs.reason
-	if _, err := s.invoker.Invoke(s.ctx, st.disconnect.integration, req); err != nil {
+	rt := st.disconnect
+	if rt == nil || rt.integration == nil {
+		req.Status = http.StatusOK
+		s.logEvent(st, observe.ExecLog{}, req, start, nil, nil, nil)
+		return
+	}
+	resp, err := s.invoker.Call(s.ctx, rt.integration, req)
+	req.Status = http.StatusOK
+	if resp != nil {
+		req.Status, req.IntegrationStatus, req.IntegrationLatency = resp.StatusCode, resp.StatusCode, resp.Latency
+		rt.metrics.IntegrationLatency(resp.Latency)
+	}
+	if err != nil {
+		s.integrationFailed(req, rt.metrics, err)
 		s.log.Warn("$disconnect integration failed", logKeyAPI, st.key.api, logKeyStage, st.key.stage,
 			logKeyConnectionID, c.id, logKeyRequestID, req.RequestID, logKeyError, err)
 	}
+	s.logEvent(st, rt.exec, req, start, err, nil, nil)
 }

@@ -53,6 +53,13 @@ func newState(t testing.TB, apis ...*model.API) *state.State {
 		if len(api.Stages) == 0 {
 			api.Stages = []*model.Stage{{Name: "test", DefaultRouteSettings: model.DefaultRouteSettings()}}
 		}
+		for _, s := range api.Stages {
+			// The configuration loader fills every default in (D-19); a
+			// zero throttle would refuse everything (RT-25).
+			if s.DefaultRouteSettings == (model.RouteSettings{}) {
+				s.DefaultRouteSettings = model.DefaultRouteSettings()
+			}
+		}
 		for _, r := range api.Routes {
 			if r.Authorization == "" {
 				r.Authorization = model.AuthorizationNone

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/wsgwctl/wsgwctl/runtime/integration"
+	"github.com/wsgwctl/wsgwctl/runtime/observe"
+	"github.com/wsgwctl/wsgwctl/runtime/throttle"
 	"github.com/wsgwctl/wsgwctl/state"
 )
 
@@ -75,6 +77,12 @@ type Options struct {
 	Transport http.RoundTripper
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
+	// AccessLogStdout and AccessLogStderr receive the access logs of stages
+	// whose access_log destination is "stdout" or "stderr" (RT-32); default:
+	// discarded. (The runtime never prints: the command line passes its own
+	// streams.)
+	AccessLogStdout io.Writer
+	AccessLogStderr io.Writer
 }
 
 func (o Options) withDefaults() Options {
@@ -124,6 +132,12 @@ type Server struct {
 	invoker *integration.Invoker
 	conns   *registry
 	table   atomic.Pointer[table]
+	// loadMu serialises Load.
+	loadMu sync.Mutex
+
+	throttles  throttle.Set
+	metrics    *observe.Metrics
+	accessLogs *observe.AccessLogs
 
 	httpSrv *http.Server
 
@@ -148,13 +162,15 @@ func NewServer(opts Options) *Server {
 	opts = opts.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		opts:      opts,
-		log:       opts.Logger,
-		invoker:   integration.NewInvoker(integration.Options{Transport: opts.Transport}),
-		conns:     newRegistry(),
-		ctx:       ctx,
-		cancel:    cancel,
-		stopSweep: make(chan struct{}),
+		opts:       opts,
+		log:        opts.Logger,
+		invoker:    integration.NewInvoker(integration.Options{Transport: opts.Transport}),
+		conns:      newRegistry(),
+		metrics:    observe.NewMetrics(),
+		accessLogs: observe.NewAccessLogs(opts.AccessLogStdout, opts.AccessLogStderr, opts.Logger),
+		ctx:        ctx,
+		cancel:     cancel,
+		stopSweep:  make(chan struct{}),
 	}
 	s.httpSrv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
@@ -174,8 +190,17 @@ func NewServer(opts Options) *Server {
 // away". When st cannot be compiled, Load returns the error and the state
 // served before stays in place.
 func (s *Server) Load(st *state.State) error {
-	t, err := compile(st)
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
+	t, err := s.compile(st)
 	if err != nil {
+		// Let go of what the failed compile opened (access log files,
+		// metric series) and keep what the served table uses.
+		if old := s.table.Load(); old != nil {
+			s.retain(old)
+		} else {
+			s.retain(&table{})
+		}
 		return fmt.Errorf("load state: %w", err)
 	}
 	for _, tbl := range t.order {
@@ -187,6 +212,8 @@ func (s *Server) Load(st *state.State) error {
 	s.loadedAt = s.opts.Now()
 	s.mu.Unlock()
 	s.table.Store(t)
+	s.retain(t)
+	s.throttles.Sweep()
 	s.conns.each(func(c *conn) {
 		if t.stages[c.key] == nil {
 			c.closeWith(closeGoingAway)
@@ -194,6 +221,16 @@ func (s *Server) Load(st *state.State) error {
 	})
 	s.log.Info("state loaded", logKeySerial, t.serial, "stages", len(t.order))
 	return nil
+}
+
+// retain keeps the metric series and access logs t uses and lets the others
+// go.
+func (s *Server) retain(t *table) {
+	ms, ls := t.handles()
+	s.metrics.Retain(ms...)
+	if err := s.accessLogs.Retain(ls...); err != nil {
+		s.log.Error("close access log", logKeyError, err)
+	}
 }
 
 // Serial returns the serial of the served state, and false before Load.
@@ -276,8 +313,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.cancel()
 	s.invoker.CloseIdleConnections()
+	if cerr := s.accessLogs.Close(); cerr != nil {
+		s.log.Error("close access logs", logKeyError, cerr)
+	}
 	return err
 }
+
+// MetricsHandler serves the gateway's Prometheus metrics (RT-3, D-32).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.Handler() }
 
 // isClosing reports whether Shutdown has begun.
 func (s *Server) isClosing() bool {

@@ -6,14 +6,19 @@ import (
 	"strings"
 
 	"github.com/wsgwctl/wsgwctl/config/model"
+	"github.com/wsgwctl/wsgwctl/runtime/integration"
+	"github.com/wsgwctl/wsgwctl/runtime/observe"
+	"github.com/wsgwctl/wsgwctl/runtime/throttle"
+	"github.com/wsgwctl/wsgwctl/runtime/validation"
 	"github.com/wsgwctl/wsgwctl/selection"
 	"github.com/wsgwctl/wsgwctl/state"
 )
 
 // table is the compiled, immutable routing table of one applied state: every
-// stage the state serves, with the deployment it runs. The server holds the
-// current table in an atomic pointer and swaps it whole on reload; nothing in
-// a table is modified after compile returns.
+// stage the state serves, with the deployment it runs, its integrations
+// prepared for the stage's variables, its models, throttles, metrics and
+// logs. The server holds the current table in an atomic pointer and swaps it
+// whole on reload; nothing in a table is modified after compile returns.
 type table struct {
 	lineage string
 	serial  uint64
@@ -47,6 +52,15 @@ type stage struct {
 	disconnect     *route
 	fallback       *route // $default
 
+	// connectBucket throttles handshakes (D-41): the $connect route's
+	// settings, whether or not the stage has a $connect route.
+	connectBucket *throttle.Bucket
+	metrics       *observe.StageMetrics
+	// noRoute counts messages that match no route (Forbidden).
+	noRoute   *observe.RouteMetrics
+	accessLog *observe.AccessLog
+	connExec  observe.ExecLog
+
 	// refuse, when not empty, is why handshakes to this stage are refused:
 	// the stage's $connect route needs something this build does not serve
 	// yet (an authorizer, API keys, IAM authorization). Refusing keeps such a
@@ -54,19 +68,28 @@ type stage struct {
 	refuse string
 }
 
-// route is a compiled route of a deployment.
+// route is a route of a deployment, compiled for one stage.
 type route struct {
 	key string
 	// integration is nil when the route has none.
-	integration *model.Integration
-	twoWay      bool
+	integration *integration.Prepared
+	// integrationType is the integration's type ("" without one).
+	integrationType string
+	twoWay          bool
+	// validator checks messages against the route's request models (RT-23);
+	// nil accepts everything.
+	validator *validation.RouteValidator
+	bucket    *throttle.Bucket
+	metrics   *observe.RouteMetrics
+	exec      observe.ExecLog
 }
 
 // compile builds the routing table of st. A state whose stages cannot be
-// served (a deployment missing from history, a selection expression that
-// does not parse) is an error naming the object; the caller keeps the old
-// table.
-func compile(st *state.State) (*table, error) {
+// served (a deployment missing from history, a selection expression or model
+// that does not compile, an integration that does not prepare, an access log
+// that cannot be opened) is an error naming the object; the caller keeps the
+// old table.
+func (s *Server) compile(st *state.State) (*table, error) {
 	t := &table{
 		stages:  map[stageKey]*stage{},
 		domains: map[string]map[string]*stage{},
@@ -100,20 +123,12 @@ func compile(st *state.State) (*table, error) {
 				}
 				compiled[id] = dr
 			}
-			s := &stage{
-				key:            stageKey{api.Config.Name, stCfg.Name},
-				apiID:          api.ID,
-				deploymentID:   id,
-				variables:      stCfg.Variables,
-				routeSelection: dr.routeSelection,
-				routes:         dr.routes,
-				connect:        dr.routes[model.RouteConnect],
-				disconnect:     dr.routes[model.RouteDisconnect],
-				fallback:       dr.routes[model.RouteDefault],
-				refuse:         dr.refuse,
+			sg, err := s.compileStage(api, stCfg, id, dr)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", model.StageAddress(api.Config.Name, stCfg.Name), err)
 			}
-			t.stages[s.key] = s
-			t.order = append(t.order, s)
+			t.stages[sg.key] = sg
+			t.order = append(t.order, sg)
 		}
 	}
 	sort.Slice(t.order, func(i, j int) bool {
@@ -129,24 +144,93 @@ func compile(st *state.State) (*table, error) {
 		}
 		host := strings.ToLower(dn.Host)
 		for _, m := range dn.Mappings {
-			s := t.stages[stageKey{m.API, m.Stage}]
-			if s == nil {
+			sg := t.stages[stageKey{m.API, m.Stage}]
+			if sg == nil {
 				continue
 			}
 			if t.domains[host] == nil {
 				t.domains[host] = map[string]*stage{}
 			}
-			t.domains[host][strings.Trim(m.BasePath, "/")] = s
+			t.domains[host][strings.Trim(m.BasePath, "/")] = sg
 		}
 	}
 	return t, nil
 }
 
-// deploymentRoutes is the compiled content of one deployment.
+// compileStage compiles a deployment for one stage: integrations prepared
+// with the stage's variables (resolved once per reload, not per message),
+// the stage's throttles, metrics and logs.
+func (s *Server) compileStage(api *state.API, cfg *model.Stage, deploymentID string, dr *deploymentRoutes) (*stage, error) {
+	key := stageKey{api.Config.Name, cfg.Name}
+	sg := &stage{
+		key:            key,
+		apiID:          api.ID,
+		deploymentID:   deploymentID,
+		variables:      cfg.Variables,
+		routeSelection: dr.routeSelection,
+		routes:         make(map[string]*route, len(dr.routes)),
+		refuse:         dr.refuse,
+	}
+	keys := make([]string, 0, len(dr.routes))
+	for _, r := range dr.routes {
+		keys = append(keys, r.Key)
+	}
+	sort.Strings(keys)
+	sg.metrics = s.metrics.Stage(key.api, cfg, keys)
+	sg.noRoute = sg.metrics.Route("")
+	al, err := s.accessLogs.Stage(cfg.AccessLog)
+	if err != nil {
+		return nil, fmt.Errorf("access_log: %w", err)
+	}
+	sg.accessLog = al
+	sg.connExec = observe.ExecLogFor(s.log, cfg, model.RouteConnect)
+	sg.connectBucket = s.bucket(api.ID, cfg, model.RouteConnect)
+
+	for _, r := range dr.routes {
+		cr := &route{
+			key:       r.Key,
+			twoWay:    r.TwoWay,
+			validator: dr.validators[r.Key],
+			bucket:    s.bucket(api.ID, cfg, r.Key),
+			metrics:   sg.metrics.Route(r.Key),
+			exec:      observe.ExecLogFor(s.log, cfg, r.Key),
+		}
+		if in := dr.integrations[r.Key]; in != nil {
+			p, err := s.invoker.Prepare(in, cfg.Variables)
+			if err != nil {
+				return nil, fmt.Errorf("route %q: %w", r.Key, err)
+			}
+			cr.integration, cr.integrationType = p, in.Type
+		}
+		sg.routes[r.Key] = cr
+	}
+	sg.connect = sg.routes[model.RouteConnect]
+	sg.disconnect = sg.routes[model.RouteDisconnect]
+	sg.fallback = sg.routes[model.RouteDefault]
+	return sg, nil
+}
+
+// bucket returns the token bucket of a route of a stage (RT-25, D-41),
+// configured by the route's settings or else the stage's defaults. The
+// server's throttle.Set keeps a bucket's tokens across reloads while its
+// settings stay the same.
+func (s *Server) bucket(apiID string, cfg *model.Stage, routeKey string) *throttle.Bucket {
+	rs, ok := cfg.RouteSettings[routeKey]
+	if !ok {
+		rs = cfg.DefaultRouteSettings
+	}
+	return s.throttles.Get(apiID+"/"+cfg.Name+"/"+routeKey, rs.ThrottlingRateLimit, rs.ThrottlingBurstLimit)
+}
+
+// deploymentRoutes is the compiled, stage-independent content of one
+// deployment.
 type deploymentRoutes struct {
 	routeSelection *selection.Expr
-	routes         map[string]*route
-	refuse         string
+	routes         []*model.Route
+	// integrations and validators are by route key.
+	integrations map[string]*model.Integration
+	validators   map[string]*validation.RouteValidator
+	refuse       string
 }
 
 func compileDeployment(d *model.DeploymentSnapshot) (*deploymentRoutes, error) {
@@ -154,19 +238,34 @@ func compileDeployment(d *model.DeploymentSnapshot) (*deploymentRoutes, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route_selection_expression %q: %w", d.RouteSelectionExpression, err)
 	}
-	integrations := make(map[string]*model.Integration, len(d.Integrations))
-	for _, in := range d.Integrations {
-		integrations[in.Name] = in
+	models, err := validation.Compile(d.Models)
+	if err != nil {
+		return nil, err
 	}
-	dr := &deploymentRoutes{routeSelection: expr, routes: make(map[string]*route, len(d.Routes))}
+	byName := make(map[string]*model.Integration, len(d.Integrations))
+	for _, in := range d.Integrations {
+		byName[in.Name] = in
+	}
+	dr := &deploymentRoutes{
+		routeSelection: expr,
+		routes:         d.Routes,
+		integrations:   map[string]*model.Integration{},
+		validators:     map[string]*validation.RouteValidator{},
+	}
 	for _, r := range d.Routes {
-		cr := &route{key: r.Key, twoWay: r.TwoWay}
 		if r.Integration != "" {
-			in, ok := integrations[r.Integration]
+			in, ok := byName[r.Integration]
 			if !ok {
 				return nil, fmt.Errorf("route %q uses integration %q, which the deployment does not contain", r.Key, r.Integration)
 			}
-			cr.integration = in
+			dr.integrations[r.Key] = in
+		}
+		if r.ModelSelectionExpression != "" {
+			mexpr, err := selection.Parse(r.ModelSelectionExpression, selection.Body)
+			if err != nil {
+				return nil, fmt.Errorf("route %q: model_selection_expression %q: %w", r.Key, r.ModelSelectionExpression, err)
+			}
+			dr.validators[r.Key] = models.ForRoute(mexpr, r.RequestModels)
 		}
 		if r.Key == model.RouteConnect {
 			switch {
@@ -178,7 +277,6 @@ func compileDeployment(d *model.DeploymentSnapshot) (*deploymentRoutes, error) {
 				dr.refuse = "the $connect route requires an API key, which this build does not check"
 			}
 		}
-		dr.routes[r.Key] = cr
 	}
 	return dr, nil
 }
@@ -202,4 +300,18 @@ func (t *table) lookupDomain(host, path string) *stage {
 		return nil
 	}
 	return m[strings.Trim(path, "/")]
+}
+
+// handles returns the metrics and access logs the table uses, for the
+// Retain calls that let the others go.
+func (t *table) handles() ([]*observe.StageMetrics, []*observe.AccessLog) {
+	var ms []*observe.StageMetrics
+	var ls []*observe.AccessLog
+	for _, sg := range t.order {
+		ms = append(ms, sg.metrics)
+		if sg.accessLog != nil {
+			ls = append(ls, sg.accessLog)
+		}
+	}
+	return ms, ls
 }

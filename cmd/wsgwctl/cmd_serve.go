@@ -42,7 +42,7 @@ type serveFlags struct {
 
 func (f *serveFlags) register(flags *pflag.FlagSet) {
 	flags.StringVar(&f.listen, "listen", "127.0.0.1:8080", "serve stages and the @connections API on `ADDR` (host:port; port 0 picks a free port)")
-	flags.StringVar(&f.adminListen, "admin-listen", "127.0.0.1:9090", "serve /healthz, /readyz and /status on `ADDR`; \"off\" disables the admin listener")
+	flags.StringVar(&f.adminListen, "admin-listen", "127.0.0.1:9090", "serve /healthz, /readyz, /metrics and /status on `ADDR`; \"off\" disables the admin listener")
 	flags.StringVar(&f.tlsCert, "tls-cert", "", "serve wss:// with the certificate chain in `FILE` (PEM; needs --tls-key)")
 	flags.StringVar(&f.tlsKey, "tls-key", "", "private key of --tls-cert, in `FILE` (PEM)")
 	flags.DurationVar(&f.idleTimeout, "idle-timeout", runtime.DefaultIdleTimeout, "close connections without data traffic for `DURATION` (1001 Going away)")
@@ -148,6 +148,8 @@ func (a *app) startGateway(ctx context.Context, f *serveFlags) (*gateway, error)
 		Logger:                logger,
 		IdleTimeout:           f.idleTimeout,
 		MaxConnectionDuration: f.maxDuration,
+		AccessLogStdout:       a.stdout,
+		AccessLogStderr:       a.stderr,
 	})
 	fail := func(err error) (*gateway, error) {
 		_ = srv.Shutdown(context.Background())
@@ -212,7 +214,7 @@ func (a *app) startGateway(ctx context.Context, f *serveFlags) (*gateway, error)
 
 	fmt.Fprintf(a.stdout, "Serving on %s://%s\n", scheme, ln.Addr())
 	if adminLn != nil {
-		fmt.Fprintf(a.stdout, "Admin on http://%s (/healthz, /readyz, /status)\n", adminLn.Addr())
+		fmt.Fprintf(a.stdout, "Admin on http://%s (/healthz, /readyz, /metrics, /status)\n", adminLn.Addr())
 	}
 	g.printStages(scheme)
 	return g, nil
