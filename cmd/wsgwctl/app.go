@@ -169,6 +169,12 @@ func (a *app) colorFor(w io.Writer) bool {
 	if a.noColor || a.getenv("NO_COLOR") != "" {
 		return false
 	}
+	return a.writerIsTerminal(w)
+}
+
+// writerIsTerminal reports whether w is a terminal, whatever the colour
+// settings.
+func (a *app) writerIsTerminal(w io.Writer) bool {
 	f, ok := w.(interface{ Fd() uintptr })
 	if !ok {
 		return false

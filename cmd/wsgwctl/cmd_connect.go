@@ -20,7 +20,6 @@ import (
 	"github.com/fatih/color"
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 )
 
@@ -620,7 +619,7 @@ func (c *connectRun) print(m message) {
 		fmt.Fprintf(a.stderr, "Received a binary message of %d bytes (not printed).\n", len(m.payload))
 		return
 	}
-	if writerIsTerminal(a, a.stdout) {
+	if a.writerIsTerminal(a.stdout) {
 		fmt.Fprintf(a.stdout, "%s %s\n", styled(a.colorFor(a.stdout), color.FgCyan, color.Bold).Sprint("<"), m.payload)
 		return
 	}
@@ -677,19 +676,6 @@ func isConnectionEnd(err error) bool {
 func isTimeout(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &netErr) && netErr.Timeout()
-}
-
-// writerIsTerminal reports whether w is a terminal (regardless of colour
-// settings).
-func writerIsTerminal(a *app, w io.Writer) bool {
-	f, ok := w.(interface{ Fd() uintptr })
-	if !ok {
-		return false
-	}
-	if a.isTerminal != nil {
-		return a.isTerminal(f.Fd())
-	}
-	return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
 }
 
 // inputLine is one line of stdin without its line ending, or the error

@@ -119,9 +119,7 @@ func (u *upLoop) watch(ctx context.Context, every time.Duration) {
 // Diagnostics are printed and returned as exitCode(1).
 func (u *upLoop) applyOnce(ctx context.Context) (err error) {
 	u.last = u.fingerprint()
-	store := apply.NewFileStore(u.a.statePath())
-	store.Version = version
-	l, err := store.Lock(ctx, "apply", 5*time.Second)
+	store, l, err := (&applyRun{a: u.a, lockTimeout: 5 * time.Second}).lock(ctx)
 	if err != nil {
 		return err
 	}
