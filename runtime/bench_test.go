@@ -202,6 +202,7 @@ func BenchmarkDefaultRouteAWSProxy(b *testing.B) {
 	var hits atomic.Int64
 	fn := fixedLambda(b, &hits, -1, nil)
 	api := proxyAPI("chat", fn.URL, &model.Route{Key: "$default", TwoWay: true})
+	api.Stages = []*model.Stage{unthrottledStage()}
 	g := startGateway(b, newState(b, api), Options{})
 	clients := make([]*benchConn, benchClients)
 	for i := range clients {
@@ -256,6 +257,7 @@ func BenchmarkDefaultRouteAWSProxyOneWay(b *testing.B) {
 	reached := make(chan struct{})
 	fn := fixedLambda(b, &hits, int64(b.N), reached)
 	api := proxyAPI("chat", fn.URL, &model.Route{Key: "$default"})
+	api.Stages = []*model.Stage{unthrottledStage()}
 	g := startGateway(b, newState(b, api), Options{})
 	clients := make([]*benchConn, benchClients)
 	for i := range clients {
@@ -294,4 +296,174 @@ func BenchmarkDefaultRouteAWSProxyOneWay(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// benchTwoWay runs the throughput loop of the two-way benchmarks: b.N
+// messages, spread over benchClients clients that each send msg and wait
+// for a text reply of replyLen bytes, then reports msgs/s.
+func benchTwoWay(b *testing.B, url string, msg []byte, replyLen int) {
+	b.Helper()
+	clients := make([]*benchConn, benchClients)
+	for i := range clients {
+		clients[i] = dialBench(b, url)
+	}
+	frame := ws.MaskFrame(ws.NewTextFrame(msg))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, benchClients)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.nc.SetDeadline(time.Now().Add(time.Minute))
+			for next.Add(1) <= int64(b.N) {
+				if err := ws.WriteFrame(c.nc, frame); err != nil {
+					errs <- err
+					return
+				}
+				h, err := ws.ReadHeader(c.br)
+				if err == nil && (h.OpCode != ws.OpText || h.Length != int64(replyLen)) {
+					err = io.ErrUnexpectedEOF // not the reply the route sends
+				}
+				if err == nil {
+					_, err = c.br.Discard(int(h.Length))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// unthrottledStage returns a stage "test" whose throttle never refuses:
+// the stage default of 10000 messages per second (RT-25) is below what the
+// MOCK benchmarks reach, and they measure the per-message cost, not the
+// throttle.
+func unthrottledStage() *model.Stage {
+	rs := model.DefaultRouteSettings()
+	rs.ThrottlingRateLimit, rs.ThrottlingBurstLimit = 1e9, 1<<30
+	return &model.Stage{Name: "test", DefaultRouteSettings: rs}
+}
+
+// BenchmarkMockTwoWayRoute measures messages per second and allocations
+// through a two-way MOCK route (RT-43) whose request template gives the
+// status and whose response template renders the connection id and a
+// member of the message: the gateway's per-message cost with templates and
+// no backend, end to end over a socket with benchClients clients.
+func BenchmarkMockTwoWayRoute(b *testing.B) {
+	reply, err := model.ParseTemplate(`{"action":"pong","id":"${context.connectionId}","data":"${request.body.data}"}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	api := &model.API{
+		Name: "chat",
+		Integrations: []*model.Integration{{
+			Name:             "pong",
+			Type:             model.IntegrationMock,
+			RequestTemplates: map[string]model.Template{"$default": model.LiteralTemplate(`{"statusCode":200}`)},
+			Responses: []*model.IntegrationResponse{{
+				Key:       "$default",
+				Templates: map[string]model.Template{"$default": reply},
+			}},
+		}},
+		Routes: []*model.Route{{Key: "$default", Integration: "pong", TwoWay: true}},
+		Stages: []*model.Stage{unthrottledStage()},
+	}
+	g := startGateway(b, newState(b, api), Options{})
+	// benchMessage's data is "hello, world".
+	benchTwoWay(b, g.url("/chat/test"), benchMessage, len(`{"action":"pong","id":"","data":"hello, world"}`)+IDLength)
+}
+
+// benchModel is the model BenchmarkValidatedRoute validates against: a
+// chat message with nested objects, arrays, patterns, enums and bounds.
+const benchModel = `{
+  "$schema": "http://json-schema.org/draft-04/schema#",
+  "type": "object",
+  "required": ["action", "room", "message"],
+  "properties": {
+    "action": {"enum": ["sendmessage"]},
+    "room": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$"},
+    "message": {
+      "type": "object",
+      "required": ["text", "mentions"],
+      "properties": {
+        "text": {"type": "string", "minLength": 1, "maxLength": 4000},
+        "mentions": {"type": "array", "maxItems": 20, "items": {"type": "string", "pattern": "^@[a-z0-9_]{1,20}$"}},
+        "priority": {"type": "integer", "minimum": 0, "maximum": 9}
+      },
+      "additionalProperties": false
+    },
+    "meta": {
+      "type": "object",
+      "properties": {
+        "client": {"type": "string", "maxLength": 64},
+        "sentAt": {"type": "integer"},
+        "tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": true}
+      }
+    }
+  },
+  "additionalProperties": false
+}`
+
+// validatedMessage returns a message of exactly 1024 bytes that benchModel
+// accepts.
+func validatedMessage(b *testing.B) []byte {
+	b.Helper()
+	build := func(text string) []byte {
+		return []byte(`{"action":"sendmessage","room":"general-42","message":{"text":"` + text +
+			`","mentions":["@alice","@bob_2"],"priority":3},"meta":{"client":"bench/1.0","sentAt":1767225600000,"tags":["a","b","c"]}}`)
+	}
+	n := 1024 - len(build(""))
+	if n < 1 {
+		b.Fatalf("the message frame is already %d bytes", len(build("")))
+	}
+	text := make([]byte, n)
+	for i := range text {
+		text[i] = 'x'
+	}
+	msg := build(string(text))
+	if len(msg) != 1024 {
+		b.Fatalf("message of %d bytes", len(msg))
+	}
+	return msg
+}
+
+// BenchmarkValidatedRoute measures messages per second and allocations
+// through a two-way MOCK route whose 1 KB messages are validated against a
+// JSON Schema model first (RT-23), end to end over a socket with
+// benchClients clients. Compared with BenchmarkMockTwoWayRoute it shows
+// what validation adds per message.
+func BenchmarkValidatedRoute(b *testing.B) {
+	api := &model.API{
+		Name:   "chat",
+		Models: []*model.Model{{Name: "chatmessage", Schema: benchModel, ContentType: "application/json"}},
+		Integrations: []*model.Integration{{
+			Name: "ack",
+			Type: model.IntegrationMock,
+			Responses: []*model.IntegrationResponse{{
+				Key:       "$default",
+				Templates: map[string]model.Template{"$default": model.LiteralTemplate(`{"ok":true}`)},
+			}},
+		}},
+		Routes: []*model.Route{{
+			Key: "$default", Integration: "ack", TwoWay: true,
+			ModelSelectionExpression: "$default",
+			RequestModels:            map[string]string{"$default": "chatmessage"},
+		}},
+		Stages: []*model.Stage{unthrottledStage()},
+	}
+	g := startGateway(b, newState(b, api), Options{})
+	benchTwoWay(b, g.url("/chat/test"), validatedMessage(b), len(`{"ok":true}`))
 }

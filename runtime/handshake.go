@@ -315,7 +315,7 @@ const (
 // refuseMessage answers a message the gateway refuses before any
 // integration runs: no route (RT-21) or throttled (RT-25).
 func (s *Server) refuseMessage(c *conn, st *stage, rt *route, msg []byte, now time.Time, status int, message, responseType string) {
-	metrics, exec, key := st.noRoute, observe.ExecLog{}, ""
+	metrics, exec, key := st.noRoute, st.noRouteExec, ""
 	if rt != nil {
 		metrics, exec, key = rt.metrics, rt.exec, rt.key
 	}
@@ -493,7 +493,7 @@ func (s *Server) runDisconnect(c *conn, cs closeStatus) {
 	rt := st.disconnect
 	if rt == nil || rt.integration == nil {
 		req.Status = http.StatusOK
-		s.logEvent(st, observe.ExecLog{}, req, start, nil, nil, nil)
+		s.logEvent(st, st.disconnExec, req, start, nil, nil, nil)
 		return
 	}
 	resp, err := s.invoker.Call(s.ctx, rt.integration, req)

@@ -30,6 +30,19 @@ type table struct {
 	// hasCredentials is true when the state configures credentials, which
 	// the @connections API then requires (D-28).
 	hasCredentials bool
+	// buckets are the token buckets the table's stages and routes need,
+	// taken from the server's throttle.Set only once the whole table has
+	// compiled (see bindBuckets).
+	buckets []bucketRef
+}
+
+// bucketRef is a token bucket a table needs: where it goes, and the Set key
+// and settings it is taken with.
+type bucketRef struct {
+	dst   **throttle.Bucket
+	key   string
+	rate  float64
+	burst int
 }
 
 // stageKey names a stage: its API's name and its own name.
@@ -59,7 +72,13 @@ type stage struct {
 	// noRoute counts messages that match no route (Forbidden).
 	noRoute   *observe.RouteMetrics
 	accessLog *observe.AccessLog
-	connExec  observe.ExecLog
+	// connExec and disconnExec log the CONNECT and DISCONNECT events by the
+	// $connect and $disconnect routes' settings, whether or not the stage
+	// has those routes; noRouteExec logs messages that match no route, by
+	// the stage's default_route_settings.
+	connExec    observe.ExecLog
+	disconnExec observe.ExecLog
+	noRouteExec observe.ExecLog
 
 	// refuse, when not empty, is why handshakes to this stage are refused:
 	// the stage's $connect route needs something this build does not serve
@@ -123,7 +142,7 @@ func (s *Server) compile(st *state.State) (*table, error) {
 				}
 				compiled[id] = dr
 			}
-			sg, err := s.compileStage(api, stCfg, id, dr)
+			sg, err := s.compileStage(t, api, stCfg, id, dr)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", model.StageAddress(api.Config.Name, stCfg.Name), err)
 			}
@@ -131,6 +150,7 @@ func (s *Server) compile(st *state.State) (*table, error) {
 			t.order = append(t.order, sg)
 		}
 	}
+	t.bindBuckets(&s.throttles)
 	sort.Slice(t.order, func(i, j int) bool {
 		a, b := t.order[i].key, t.order[j].key
 		if a.api != b.api {
@@ -160,7 +180,7 @@ func (s *Server) compile(st *state.State) (*table, error) {
 // compileStage compiles a deployment for one stage: integrations prepared
 // with the stage's variables (resolved once per reload, not per message),
 // the stage's throttles, metrics and logs.
-func (s *Server) compileStage(api *state.API, cfg *model.Stage, deploymentID string, dr *deploymentRoutes) (*stage, error) {
+func (s *Server) compileStage(t *table, api *state.API, cfg *model.Stage, deploymentID string, dr *deploymentRoutes) (*stage, error) {
 	key := stageKey{api.Config.Name, cfg.Name}
 	sg := &stage{
 		key:            key,
@@ -184,17 +204,19 @@ func (s *Server) compileStage(api *state.API, cfg *model.Stage, deploymentID str
 	}
 	sg.accessLog = al
 	sg.connExec = observe.ExecLogFor(s.log, cfg, model.RouteConnect)
-	sg.connectBucket = s.bucket(api.ID, cfg, model.RouteConnect)
+	sg.disconnExec = observe.ExecLogFor(s.log, cfg, model.RouteDisconnect)
+	sg.noRouteExec = observe.NewExecLog(s.log, cfg.DefaultRouteSettings)
+	t.bucket(&sg.connectBucket, api.ID, cfg, model.RouteConnect)
 
 	for _, r := range dr.routes {
 		cr := &route{
 			key:       r.Key,
 			twoWay:    r.TwoWay,
 			validator: dr.validators[r.Key],
-			bucket:    s.bucket(api.ID, cfg, r.Key),
 			metrics:   sg.metrics.Route(r.Key),
 			exec:      observe.ExecLogFor(s.log, cfg, r.Key),
 		}
+		t.bucket(&cr.bucket, api.ID, cfg, r.Key)
 		if in := dr.integrations[r.Key]; in != nil {
 			p, err := s.invoker.Prepare(in, cfg.Variables)
 			if err != nil {
@@ -210,16 +232,32 @@ func (s *Server) compileStage(api *state.API, cfg *model.Stage, deploymentID str
 	return sg, nil
 }
 
-// bucket returns the token bucket of a route of a stage (RT-25, D-41),
-// configured by the route's settings or else the stage's defaults. The
-// server's throttle.Set keeps a bucket's tokens across reloads while its
-// settings stay the same.
-func (s *Server) bucket(apiID string, cfg *model.Stage, routeKey string) *throttle.Bucket {
+// bucket records that *dst is the token bucket of a route of a stage
+// (RT-25, D-41), configured by the route's settings or else the stage's
+// defaults; bindBuckets sets it.
+func (t *table) bucket(dst **throttle.Bucket, apiID string, cfg *model.Stage, routeKey string) {
 	rs, ok := cfg.RouteSettings[routeKey]
 	if !ok {
 		rs = cfg.DefaultRouteSettings
 	}
-	return s.throttles.Get(apiID+"/"+cfg.Name+"/"+routeKey, rs.ThrottlingRateLimit, rs.ThrottlingBurstLimit)
+	t.buckets = append(t.buckets, bucketRef{
+		dst:   dst,
+		key:   apiID + "/" + cfg.Name + "/" + routeKey,
+		rate:  rs.ThrottlingRateLimit,
+		burst: rs.ThrottlingBurstLimit,
+	})
+}
+
+// bindBuckets takes the buckets the table needs from set, which keeps a
+// bucket's tokens across reloads while its settings stay the same. It runs
+// only for a table that compiled: a state that fails to load must not
+// replace the buckets of the state still served, or reloading the served
+// settings afterwards would refill them.
+func (t *table) bindBuckets(set *throttle.Set) {
+	for _, b := range t.buckets {
+		*b.dst = set.Get(b.key, b.rate, b.burst)
+	}
+	t.buckets = nil
 }
 
 // deploymentRoutes is the compiled, stage-independent content of one
