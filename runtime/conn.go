@@ -14,6 +14,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/wsgwctl/wsgwctl/runtime/apikey"
 	"github.com/wsgwctl/wsgwctl/runtime/integration"
 	"github.com/wsgwctl/wsgwctl/runtime/observe"
 )
@@ -89,6 +90,11 @@ type conn struct {
 	forwardedPort  string
 	forwardedProto string
 	authorizer     *integration.Authorizer
+	// apiKey is the API key the handshake presented (zero without one), its
+	// value and its api_key name (context.identity.apiKey, apiKeyId).
+	apiKey      apikey.Ref
+	apiKeyValue string
+	apiKeyID    string
 
 	// inflight bounds the integration calls running for this connection.
 	inflight chan struct{}
@@ -390,6 +396,7 @@ func (c *conn) serve() {
 	c.writer.Wait()
 	_ = c.nc.Close()
 	c.s.conns.remove(c)
+	c.s.sources.release(c.sourceIP)
 
 	c.mu.Lock()
 	st := c.status

@@ -15,7 +15,16 @@ import (
 // is matched decoded, so "%40connections" and percent-encoded ids work the
 // way the AWS SDK sends them.
 func (s *Server) serveConnections(w http.ResponseWriter, r *http.Request, t *table, segs []string) {
-	if !s.authorizeConnections(r, t) {
+	// The body is read first: a signature covers it.
+	var body []byte
+	if r.Method == http.MethodPost {
+		var err error
+		if body, err = io.ReadAll(io.LimitReader(r.Body, MaxMessageSize+1)); err != nil {
+			writeAWSError(w, http.StatusBadRequest, "BadRequestException", "Could not read the request body: "+err.Error())
+			return
+		}
+	}
+	if !s.authorizeConnections(r, t, body) {
 		writeAWSError(w, http.StatusForbidden, "ForbiddenException", "Forbidden")
 		return
 	}
@@ -40,11 +49,6 @@ func (s *Server) serveConnections(w http.ResponseWriter, r *http.Request, t *tab
 
 	switch r.Method {
 	case http.MethodPost:
-		body, err := io.ReadAll(io.LimitReader(r.Body, MaxMessageSize+1))
-		if err != nil {
-			writeAWSError(w, http.StatusBadRequest, "BadRequestException", "Could not read the request body: "+err.Error())
-			return
-		}
 		if len(body) > MaxMessageSize {
 			size := "more than " + strconv.Itoa(MaxMessageSize)
 			if r.ContentLength > 0 {
@@ -92,14 +96,17 @@ type identityJSON struct {
 }
 
 // authorizeConnections decides whether r may use the @connections API
-// (D-28). Without credentials in the state, loopback callers are accepted
-// and everyone else is refused. SigV4 verification of configured
-// credentials is not part of this build, so with credentials configured
-// every call is refused rather than accepted unchecked.
-func (s *Server) authorizeConnections(r *http.Request, t *table) bool {
-	if t.hasCredentials {
-		s.log.Warn("@connections call refused: credentials are configured and this build does not verify SigV4 signatures")
-		return false
+// (RT-2, D-28). With credentials in the state, a valid SigV4 signature
+// (service execute-api) by one of them is required from every caller.
+// Without, loopback callers are accepted, signed or not, and everyone else
+// is refused.
+func (s *Server) authorizeConnections(r *http.Request, t *table, body []byte) bool {
+	if t.verifier != nil {
+		if _, err := t.verifier.Verify(r, body); err != nil {
+			s.log.Info("@connections call refused", "remote_addr", r.RemoteAddr, logKeyError, err)
+			return false
+		}
+		return true
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

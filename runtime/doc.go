@@ -33,12 +33,13 @@
 // and @connections looks connections up through the Locator interface, so a
 // cluster can later forward a call to the node that holds the connection.
 //
-// Not yet served (later issues): HTTP and MOCK integrations, mapping
-// templates, request validation, throttling, metrics and access logs,
-// authorizers, API keys and SigV4. A stage whose $connect needs an authorizer,
-// an API key or IAM refuses handshakes with 500 rather than serving them
-// unprotected, and with credentials configured the @connections API refuses
-// every call.
+// Handshakes pass, in D-26's order, the per-address limits (limits.go), the
+// $connect throttle, AWS_IAM SigV4 verification (runtime/sigv4), the CUSTOM
+// authorizer (runtime/authorizer), the API key and usage plan
+// (runtime/apikey), and the $connect integration. With credentials
+// configured, @connections calls must be SigV4-signed too; without, only
+// loopback callers are accepted (D-28). TLSConfig picks domain names'
+// certificates by SNI.
 //
 // The package must never import config, plan or apply, and never prints: it
 // logs through the slog.Logger it is given.

@@ -13,6 +13,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wsgwctl/wsgwctl/config/model"
+	"github.com/wsgwctl/wsgwctl/runtime/apikey"
 	"github.com/wsgwctl/wsgwctl/runtime/integration"
 	"github.com/wsgwctl/wsgwctl/runtime/observe"
 )
@@ -23,6 +24,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	t := s.table.Load()
 	if t == nil {
 		http.Error(w, "no state loaded", http.StatusServiceUnavailable)
+		return
+	}
+	if len(r.RequestURI) > s.opts.MaxURLLength {
+		http.Error(w, "URI Too Long", http.StatusRequestURITooLong)
 		return
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/")
@@ -95,13 +100,20 @@ func (s *Server) serveStage(w http.ResponseWriter, r *http.Request, st *stage) {
 			s.wg.Done()
 		}
 	}()
-	if st.refuse != "" {
-		s.log.Error("handshake refused", logKeyAPI, st.key.api, logKeyStage, st.key.stage, logKeyReason, st.refuse)
-		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+	now := s.opts.Now()
+	sourceIP, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if status := s.sources.admit(sourceIP, now); status != 0 {
+		s.log.Debug("handshake refused by source limits", "source_ip", sourceIP, logKeyStatus, status)
+		w.Header().Set("Connection", "close")
+		http.Error(w, http.StatusText(status), status)
 		return
 	}
+	defer func() {
+		if !handedOver {
+			s.sources.release(sourceIP)
+		}
+	}()
 
-	now := s.opts.Now()
 	c := &conn{
 		s:              s,
 		id:             NewID(s.opts.Node),
@@ -117,7 +129,7 @@ func (s *Server) serveStage(w http.ResponseWriter, r *http.Request, st *stage) {
 	if isTLS(r) {
 		c.forwardedProto = "https"
 	}
-	c.sourceIP, _, _ = net.SplitHostPort(r.RemoteAddr)
+	c.sourceIP = sourceIP
 	if _, port, err := net.SplitHostPort(localAddr(r)); err == nil {
 		c.forwardedPort = port
 	}
@@ -125,7 +137,7 @@ func (s *Server) serveStage(w http.ResponseWriter, r *http.Request, st *stage) {
 
 	st.metrics.Connect()
 	req := c.request(st, integration.EventConnect, model.RouteConnect, now)
-	resp, status := s.runConnect(r.Context(), c, st, req)
+	resp, status := s.runConnect(r.Context(), r, c, st, req)
 	if status < 200 || status > 299 {
 		if status >= 300 && status <= 399 && resp != nil {
 			if loc := resp.Header.Get("Location"); loc != "" {
@@ -212,6 +224,8 @@ func (c *conn) request(st *stage, eventType, routeKey string, now time.Time) *in
 		RawQuery:          c.rawQuery,
 		StageVariables:    st.variables,
 		Authorizer:        c.authorizer,
+		APIKey:            c.apiKeyValue,
+		APIKeyID:          c.apiKeyID,
 	}
 }
 
@@ -228,7 +242,7 @@ func handshakeStatus(err error) int {
 // throttle, then the $connect integration when the stage has one. It
 // returns the integration's response (nil without one) and the status that
 // answers the handshake, and logs the CONNECT event.
-func (s *Server) runConnect(ctx context.Context, c *conn, st *stage, req *integration.Request) (*integration.Response, int) {
+func (s *Server) runConnect(ctx context.Context, r *http.Request, c *conn, st *stage, req *integration.Request) (*integration.Response, int) {
 	start := time.Now()
 	rt := st.connect
 	metrics, exec := st.noRoute, st.connExec
@@ -245,7 +259,14 @@ func (s *Server) runConnect(ctx context.Context, c *conn, st *stage, req *integr
 		status = http.StatusTooManyRequests
 		req.ErrorMessage, req.ErrorResponseType = messageTooManyRequests, integration.ResponseTypeThrottled
 		metrics.ClientError()
-	case rt != nil && rt.integration != nil:
+	default:
+		if status, err = s.admit(ctx, r, c, st, req); status != http.StatusOK {
+			metrics.ClientError()
+			break
+		}
+		if rt == nil || rt.integration == nil {
+			break
+		}
 		resp, err = s.invoker.Call(ctx, rt.integration, req)
 		if resp != nil {
 			status = resp.StatusCode
@@ -260,6 +281,62 @@ func (s *Server) runConnect(ctx context.Context, c *conn, st *stage, req *integr
 	req.Status = status
 	s.logEvent(st, exec, req, start, err, nil, nil)
 	return resp, status
+}
+
+// admit runs the $connect route's authorization in D-26's order, after the
+// throttle: AWS_IAM (RT-52), the CUSTOM authorizer (RT-50), then the API key
+// (RT-51), whose value may come from the authorizer's usageIdentifierKey. It
+// returns 200, or the status that refuses the handshake (with the error for
+// the logs). What it learns is kept on c (and req) for every later event.
+func (s *Server) admit(ctx context.Context, r *http.Request, c *conn, st *stage, req *integration.Request) (int, error) {
+	if st.iam {
+		if st.verifier == nil {
+			req.ErrorMessage, req.ErrorResponseType = messageForbidden, integration.ResponseTypeAccessDenied
+			return http.StatusForbidden, errNoCredentials
+		}
+		if _, err := st.verifier.Verify(r, nil); err != nil {
+			req.ErrorMessage, req.ErrorResponseType = messageForbidden, integration.ResponseTypeAccessDenied
+			return http.StatusForbidden, err
+		}
+	}
+	var usageIdentifierKey string
+	if st.authorizer != nil {
+		res, err := st.authorizer.Authorize(ctx, req)
+		if !res.Allowed() {
+			req.ErrorMessage, req.ErrorResponseType = http.StatusText(res.Status), res.ResponseType()
+			return res.Status, err
+		}
+		c.authorizer = res.Authorizer()
+		req.Authorizer = c.authorizer
+		usageIdentifierKey = res.UsageIdentifierKey
+	}
+	if st.apiKeyRequired {
+		value := st.apiKeySelection.EvaluateAPIKey(r.Header.Get, usageIdentifierKey)
+		out := st.keys.Check(st.key.api, st.key.stage, value, req.RequestTime)
+		req.APIKeyID = out.KeyID
+		if out.Status != http.StatusOK {
+			req.ErrorMessage, req.ErrorResponseType = http.StatusText(out.Status), apiKeyResponseType(out.Reason)
+			return out.Status, errors.New("api key: " + out.Reason.String())
+		}
+		c.apiKey, c.apiKeyValue, c.apiKeyID = out.Ref, value, out.KeyID
+		req.APIKey = value
+	}
+	return http.StatusOK, nil
+}
+
+// errNoCredentials refuses an AWS_IAM handshake when the configuration has
+// no credentials to check its signature against.
+var errNoCredentials = errors.New("the $connect route requires AWS_IAM, and no credentials are configured")
+
+// apiKeyResponseType is the gateway response type of a refused API key.
+func apiKeyResponseType(r apikey.Reason) string {
+	switch r {
+	case apikey.Throttled:
+		return integration.ResponseTypeThrottled
+	case apikey.QuotaExceeded:
+		return integration.ResponseTypeQuotaExceeded
+	}
+	return integration.ResponseTypeInvalidAPIKey
 }
 
 // handleMessage routes one message (RT-21) and throttles it (RT-25), then
@@ -290,6 +367,17 @@ func (s *Server) handleMessage(c *conn, msg []byte) {
 		return
 	}
 	rt.metrics.MessageIn()
+	if !c.apiKey.IsZero() {
+		// D-41: the connection's key counts its messages too.
+		if out := st.keys.CheckRef(st.key.api, st.key.stage, c.apiKey, now); out.Status != http.StatusOK {
+			message, responseType := messageForbidden, integration.ResponseTypeInvalidAPIKey
+			if out.Status == http.StatusTooManyRequests {
+				message, responseType = messageTooManyRequests, apiKeyResponseType(out.Reason)
+			}
+			s.refuseMessage(c, st, rt, msg, now, out.Status, message, responseType)
+			return
+		}
+	}
 	if !rt.bucket.Allow(now) {
 		s.refuseMessage(c, st, rt, msg, now, http.StatusTooManyRequests, messageTooManyRequests, integration.ResponseTypeThrottled)
 		return

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wsgwctl/wsgwctl/runtime/apikey"
 	"github.com/wsgwctl/wsgwctl/runtime/integration"
 	"github.com/wsgwctl/wsgwctl/runtime/observe"
 	"github.com/wsgwctl/wsgwctl/runtime/throttle"
@@ -38,6 +39,11 @@ const (
 	DefaultSendQueueMessages     = 1024
 	DefaultSendQueueBytes        = 4 << 20
 	DefaultMaxInflight           = 16
+	DefaultMaxConnections        = 100000
+	DefaultMaxConnectionsPerIP   = 10000
+	DefaultNewConnectionsPerIP   = 500
+	DefaultMaxHeaderBytes        = 16 << 10
+	DefaultMaxURLLength          = 4096
 )
 
 // Options configure a Server. Zero values mean the stated defaults.
@@ -83,6 +89,29 @@ type Options struct {
 	// streams.)
 	AccessLogStdout io.Writer
 	AccessLogStderr io.Writer
+	// Dir is the directory relative paths in the state (domain certificates,
+	// access log files) are resolved against: the configuration directory
+	// they were written in. Default: the working directory.
+	Dir string
+	// Region and Account make the method ARN authorizers are asked about
+	// (D-45); defaults "local" and "000000000000".
+	Region  string
+	Account string
+	// MaxConnections bounds the open connections of the gateway, and
+	// MaxConnectionsPerIP those of one source address; a handshake beyond
+	// either is refused with 503 before $connect runs. Defaults: 100000 and
+	// 10000 (many clients may share one address behind NAT).
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	// NewConnectionsPerIP bounds the handshakes one source address may start
+	// per second (a token bucket with that rate and burst); more get 429
+	// before $connect runs. Default 500, API Gateway's default rate of new
+	// connections for a whole account.
+	NewConnectionsPerIP int
+	// MaxHeaderBytes bounds a request's head (request line and headers);
+	// default 16 KiB. MaxURLLength bounds its target; default 4096.
+	MaxHeaderBytes int
+	MaxURLLength   int
 }
 
 func (o Options) withDefaults() Options {
@@ -97,6 +126,13 @@ func (o Options) withDefaults() Options {
 	setDefault(&o.SendQueueMessages, DefaultSendQueueMessages)
 	setDefault(&o.SendQueueBytes, DefaultSendQueueBytes)
 	setDefault(&o.MaxInflight, DefaultMaxInflight)
+	setDefault(&o.Region, "local")
+	setDefault(&o.Account, "000000000000")
+	setDefault(&o.MaxConnections, DefaultMaxConnections)
+	setDefault(&o.MaxConnectionsPerIP, DefaultMaxConnectionsPerIP)
+	setDefault(&o.NewConnectionsPerIP, DefaultNewConnectionsPerIP)
+	setDefault(&o.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&o.MaxURLLength, DefaultMaxURLLength)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -136,6 +172,8 @@ type Server struct {
 	loadMu sync.Mutex
 
 	throttles  throttle.Set
+	quotas     apikey.Counters
+	sources    *sourceLimits
 	metrics    *observe.Metrics
 	accessLogs *observe.AccessLogs
 
@@ -171,10 +209,12 @@ func NewServer(opts Options) *Server {
 		ctx:        ctx,
 		cancel:     cancel,
 		stopSweep:  make(chan struct{}),
+		sources:    newSourceLimits(opts.MaxConnections, opts.MaxConnectionsPerIP, opts.NewConnectionsPerIP),
 	}
 	s.httpSrv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		ReadHeaderTimeout: opts.HandshakeTimeout,
+		MaxHeaderBytes:    opts.MaxHeaderBytes,
 		IdleTimeout:       opts.IdleTimeout,
 		ConnContext:       withCaptureConn,
 		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
@@ -203,17 +243,13 @@ func (s *Server) Load(st *state.State) error {
 		}
 		return fmt.Errorf("load state: %w", err)
 	}
-	for _, tbl := range t.order {
-		if tbl.refuse != "" {
-			s.log.Warn("stage refuses handshakes", logKeyAPI, tbl.key.api, logKeyStage, tbl.key.stage, logKeyReason, tbl.refuse)
-		}
-	}
 	s.mu.Lock()
 	s.loadedAt = s.opts.Now()
 	s.mu.Unlock()
 	s.table.Store(t)
 	s.retain(t)
 	s.throttles.Sweep()
+	s.quotas.Sweep()
 	s.conns.each(func(c *conn) {
 		if t.stages[c.key] == nil {
 			c.closeWith(closeGoingAway)
@@ -345,6 +381,7 @@ func (s *Server) sweep() {
 		case <-tick.C:
 		}
 		now := s.opts.Now()
+		s.sources.sweep(now)
 		s.conns.each(func(c *conn) {
 			switch {
 			case now.Sub(c.lastActiveAt()) >= s.opts.IdleTimeout:

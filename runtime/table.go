@@ -1,13 +1,17 @@
 package runtime
 
 import (
+	"crypto/tls"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/wsgwctl/wsgwctl/config/model"
+	"github.com/wsgwctl/wsgwctl/runtime/apikey"
+	"github.com/wsgwctl/wsgwctl/runtime/authorizer"
 	"github.com/wsgwctl/wsgwctl/runtime/integration"
 	"github.com/wsgwctl/wsgwctl/runtime/observe"
+	"github.com/wsgwctl/wsgwctl/runtime/sigv4"
 	"github.com/wsgwctl/wsgwctl/runtime/throttle"
 	"github.com/wsgwctl/wsgwctl/runtime/validation"
 	"github.com/wsgwctl/wsgwctl/selection"
@@ -27,9 +31,15 @@ type table struct {
 	domains map[string]map[string]*stage
 	// order lists the stages sorted by API and stage name, for status output.
 	order []*stage
-	// hasCredentials is true when the state configures credentials, which
-	// the @connections API then requires (D-28).
-	hasCredentials bool
+	// verifier checks SigV4 signatures by the state's credentials; nil when
+	// the state configures none, and the @connections API then accepts
+	// loopback callers only (D-28).
+	verifier *sigv4.Verifier
+	// keys are the state's API keys and usage plans (RT-51).
+	keys *apikey.Keys
+	// certs are the domain names' certificates by lowercase host, chosen
+	// by SNI (RT-1, see TLSConfig).
+	certs map[string]*tls.Certificate
 	// buckets are the token buckets the table's stages and routes need,
 	// taken from the server's throttle.Set only once the whole table has
 	// compiled (see bindBuckets).
@@ -80,11 +90,18 @@ type stage struct {
 	disconnExec observe.ExecLog
 	noRouteExec observe.ExecLog
 
-	// refuse, when not empty, is why handshakes to this stage are refused:
-	// the stage's $connect route needs something this build does not serve
-	// yet (an authorizer, API keys, IAM authorization). Refusing keeps such a
-	// stage closed instead of serving it unprotected.
-	refuse string
+	// authorizer is the $connect route's CUSTOM authorizer (RT-50), iam
+	// whether it requires AWS_IAM (RT-52), and apiKeyRequired whether it
+	// requires an API key (RT-51) selected by apiKeySelection.
+	authorizer      *authorizer.Authorizer
+	iam             bool
+	apiKeyRequired  bool
+	apiKeySelection *selection.Expr
+	// keys and verifier are the table's (every stage of a table shares
+	// them): API keys and usage plans, and the SigV4 verifier of the
+	// configured credentials (nil without credentials).
+	keys     *apikey.Keys
+	verifier *sigv4.Verifier
 }
 
 // route is a route of a deployment, compiled for one stage.
@@ -117,7 +134,18 @@ func (s *Server) compile(st *state.State) (*table, error) {
 		return t, nil
 	}
 	t.lineage, t.serial = st.Lineage, st.Serial
-	t.hasCredentials = len(st.Credentials) > 0
+	if len(st.Credentials) > 0 {
+		creds := make([]sigv4.Credential, 0, len(st.Credentials))
+		for _, c := range st.Credentials {
+			creds = append(creds, sigv4.Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey})
+		}
+		t.verifier = sigv4.New(creds, s.opts.Now)
+	}
+	certs, err := loadDomainCerts(st.DomainNames, s.opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	t.certs = certs
 	for _, api := range st.APIs {
 		if api == nil || api.Config == nil {
 			continue
@@ -151,6 +179,16 @@ func (s *Server) compile(st *state.State) (*table, error) {
 		}
 	}
 	t.bindBuckets(&s.throttles)
+	// API keys take their buckets and quota counters last, once everything
+	// else compiled.
+	keys, err := apikey.Compile(st.APIKeys, st.UsagePlans, &s.throttles, &s.quotas)
+	if err != nil {
+		return nil, err
+	}
+	t.keys = keys
+	for _, sg := range t.order {
+		sg.keys, sg.verifier = keys, t.verifier
+	}
 	sort.Slice(t.order, func(i, j int) bool {
 		a, b := t.order[i].key, t.order[j].key
 		if a.api != b.api {
@@ -183,13 +221,27 @@ func (s *Server) compile(st *state.State) (*table, error) {
 func (s *Server) compileStage(t *table, api *state.API, cfg *model.Stage, deploymentID string, dr *deploymentRoutes) (*stage, error) {
 	key := stageKey{api.Config.Name, cfg.Name}
 	sg := &stage{
-		key:            key,
-		apiID:          api.ID,
-		deploymentID:   deploymentID,
-		variables:      cfg.Variables,
-		routeSelection: dr.routeSelection,
-		routes:         make(map[string]*route, len(dr.routes)),
-		refuse:         dr.refuse,
+		key:             key,
+		apiID:           api.ID,
+		deploymentID:    deploymentID,
+		variables:       cfg.Variables,
+		routeSelection:  dr.routeSelection,
+		routes:          make(map[string]*route, len(dr.routes)),
+		iam:             dr.iam,
+		apiKeyRequired:  dr.apiKeyRequired,
+		apiKeySelection: dr.apiKeySelection,
+	}
+	if dr.connectAuthorizer != nil {
+		a, err := authorizer.New(dr.connectAuthorizer, cfg.Variables, authorizer.Options{
+			Transport: s.opts.Transport,
+			Region:    s.opts.Region,
+			Account:   s.opts.Account,
+			Now:       s.opts.Now,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", model.AuthorizerAddress(key.api, dr.connectAuthorizer.Name), err)
+		}
+		sg.authorizer = a
 	}
 	keys := make([]string, 0, len(dr.routes))
 	for _, r := range dr.routes {
@@ -198,7 +250,7 @@ func (s *Server) compileStage(t *table, api *state.API, cfg *model.Stage, deploy
 	sort.Strings(keys)
 	sg.metrics = s.metrics.Stage(key.api, cfg, keys)
 	sg.noRoute = sg.metrics.Route("")
-	al, err := s.accessLogs.Stage(cfg.AccessLog)
+	al, err := s.accessLogs.Stage(s.accessLogConfig(cfg.AccessLog))
 	if err != nil {
 		return nil, fmt.Errorf("access_log: %w", err)
 	}
@@ -268,7 +320,12 @@ type deploymentRoutes struct {
 	// integrations and validators are by route key.
 	integrations map[string]*model.Integration
 	validators   map[string]*validation.RouteValidator
-	refuse       string
+	// connectAuthorizer, iam and apiKeyRequired are the $connect route's
+	// authorization (D-26); apiKeySelection selects the key.
+	connectAuthorizer *model.Authorizer
+	iam               bool
+	apiKeyRequired    bool
+	apiKeySelection   *selection.Expr
 }
 
 func compileDeployment(d *model.DeploymentSnapshot) (*deploymentRoutes, error) {
@@ -306,17 +363,42 @@ func compileDeployment(d *model.DeploymentSnapshot) (*deploymentRoutes, error) {
 			dr.validators[r.Key] = models.ForRoute(mexpr, r.RequestModels)
 		}
 		if r.Key == model.RouteConnect {
-			switch {
-			case r.Authorization == model.AuthorizationCustom:
-				dr.refuse = fmt.Sprintf("the $connect route uses authorizer %q; CUSTOM authorizers are not served by this build", r.Authorizer)
-			case r.Authorization == model.AuthorizationIAM:
-				dr.refuse = "the $connect route uses AWS_IAM authorization, which this build does not serve"
-			case r.APIKeyRequired:
-				dr.refuse = "the $connect route requires an API key, which this build does not check"
+			switch r.Authorization {
+			case model.AuthorizationCustom:
+				for _, a := range d.Authorizers {
+					if a.Name == r.Authorizer {
+						dr.connectAuthorizer = a
+					}
+				}
+				if dr.connectAuthorizer == nil {
+					return nil, fmt.Errorf("route %q uses authorizer %q, which the deployment does not contain", r.Key, r.Authorizer)
+				}
+			case model.AuthorizationIAM:
+				dr.iam = true
+			}
+			if r.APIKeyRequired {
+				dr.apiKeyRequired = true
+				expr, err := selection.Parse(d.APIKeySelectionExpression, selection.APIKey)
+				if err != nil {
+					return nil, fmt.Errorf("api_key_selection_expression %q: %w", d.APIKeySelectionExpression, err)
+				}
+				dr.apiKeySelection = expr
 			}
 		}
 	}
 	return dr, nil
+}
+
+// accessLogConfig returns cfg with a relative file destination resolved
+// against Options.Dir (the configuration directory, where the user wrote
+// it relative to).
+func (s *Server) accessLogConfig(cfg *model.AccessLog) *model.AccessLog {
+	if cfg == nil || cfg.Destination == observe.DestinationStdout || cfg.Destination == observe.DestinationStderr {
+		return cfg
+	}
+	c := *cfg
+	c.Destination = resolve(s.opts.Dir, c.Destination)
+	return &c
 }
 
 // lookupPath finds the stage a request path names: /{api}/{stage} exactly.

@@ -34,6 +34,11 @@ type serveFlags struct {
 	logFormat     string
 	logLevel      string
 	watchInterval time.Duration
+	region        string
+	account       string
+	maxConns      int
+	maxConnsPerIP int
+	newConnsPerIP int
 
 	// listener, when set, is served instead of listening on listen (demo
 	// opens it early to tell the backend its address).
@@ -50,6 +55,11 @@ func (f *serveFlags) register(flags *pflag.FlagSet) {
 	flags.DurationVar(&f.grace, "shutdown-grace", 10*time.Second, "on SIGINT/SIGTERM, wait up to `DURATION` for connections to close and $disconnect calls to finish")
 	flags.StringVar(&f.logFormat, "log-format", "text", "server log format on stderr: text or json")
 	flags.StringVar(&f.logLevel, "log-level", "info", "server log level: debug, info, warn or error")
+	flags.StringVar(&f.region, "region", "local", "`REGION` in the method ARN authorizers are asked about (D-45)")
+	flags.StringVar(&f.account, "account", "000000000000", "`ACCOUNT` id in the method ARN authorizers are asked about (D-45)")
+	flags.IntVar(&f.maxConns, "max-connections", runtime.DefaultMaxConnections, "refuse handshakes (503) beyond `N` open connections")
+	flags.IntVar(&f.maxConnsPerIP, "max-connections-per-ip", runtime.DefaultMaxConnectionsPerIP, "refuse handshakes (503) from an address that has `N` open connections")
+	flags.IntVar(&f.newConnsPerIP, "new-connections-per-ip", runtime.DefaultNewConnectionsPerIP, "refuse handshakes (429) from an address that starts more than `N` per second")
 	flags.DurationVar(&f.watchInterval, "watch-interval", runtime.DefaultWatchInterval, "look for a new state every `DURATION`")
 	_ = flags.MarkHidden("watch-interval")
 }
@@ -62,6 +72,14 @@ func (f *serveFlags) check() error {
 	}{{"--idle-timeout", f.idleTimeout}, {"--max-connection-duration", f.maxDuration}, {"--shutdown-grace", f.grace}, {"--watch-interval", f.watchInterval}} {
 		if d.v <= 0 {
 			return usagef("invalid value %s for %s: must be a positive duration such as 10m or 1500ms", d.v, d.name)
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"--max-connections", f.maxConns}, {"--max-connections-per-ip", f.maxConnsPerIP}, {"--new-connections-per-ip", f.newConnsPerIP}} {
+		if n.v <= 0 {
+			return usagef("invalid value %d for %s: must be a positive number", n.v, n.name)
 		}
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
@@ -150,6 +168,12 @@ func (a *app) startGateway(ctx context.Context, f *serveFlags) (*gateway, error)
 		MaxConnectionDuration: f.maxDuration,
 		AccessLogStdout:       a.stdout,
 		AccessLogStderr:       a.stderr,
+		Dir:                   a.configDir(),
+		Region:                f.region,
+		Account:               f.account,
+		MaxConnections:        f.maxConns,
+		MaxConnectionsPerIP:   f.maxConnsPerIP,
+		NewConnectionsPerIP:   f.newConnsPerIP,
 	})
 	fail := func(err error) (*gateway, error) {
 		_ = srv.Shutdown(context.Background())
@@ -174,7 +198,9 @@ func (a *app) startGateway(ctx context.Context, f *serveFlags) (*gateway, error)
 			_ = ln.Close()
 			return fail(fmt.Errorf("--tls-cert %s / --tls-key %s: %w", f.tlsCert, f.tlsKey, err))
 		}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"http/1.1"}})
+		// domain_name certificates are chosen by SNI; --tls-cert serves
+		// every other name.
+		ln = tls.NewListener(ln, srv.TLSConfig(&cert))
 		scheme = "wss"
 	}
 	var adminLn net.Listener
