@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/wsgwctl/wsgwctl/config/model"
@@ -29,9 +31,34 @@ func (d *decoder) decodeAPIKeyBlock(b *hcl.Block) {
 
 	a := d.attrSet(content, b, &k.Meta)
 	a.require("value")
-	if a.str("value", &k.Value) && len(k.Value) < MinAPIKeyLength {
-		d.add(errorf(a.get("value").Expr.Range(), SummaryOutOfRange,
-			"The value of api_key %q must be at least %d characters long; it has %d.", name, MinAPIKeyLength, len(k.Value)))
+	if a.str("value", &k.Value) {
+		rng := a.get("value").Expr.Range()
+		switch first, dup := d.apiKeyValues[k.Value]; {
+		case len(k.Value) < MinAPIKeyLength:
+			d.add(errorf(rng, SummaryOutOfRange,
+				"The value of api_key %q must be at least %d characters long; it has %d.", name, MinAPIKeyLength, len(k.Value)))
+		case dup:
+			// The gateway finds a key by its value, so two keys with one
+			// value would be indistinguishable. The value is a secret: the
+			// message names the keys, never the value.
+			d.add(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  SummaryDuplicateAPIKeyValue,
+				Detail: fmt.Sprintf("api_key %q has the same value as api_key %q (%s). Every api_key needs a value of its own: the gateway tells keys apart by their value.",
+					name, first.name, posString(first.rng)),
+				Subject: rng.Ptr(),
+				Extra:   PreviousDefinition{Range: first.rng},
+			})
+		default:
+			d.apiKeyValues[k.Value] = keyDef{name: name, rng: rng}
+		}
 	}
 	a.boolean("enabled", &k.Enabled)
+}
+
+// keyDef is where an api_key value, or a key's use on an API stage, was
+// first defined, and by which api_key or usage plan.
+type keyDef struct {
+	name string
+	rng  hcl.Range
 }

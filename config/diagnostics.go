@@ -62,6 +62,8 @@ const (
 	SummaryInvalidStageVariableName = "Invalid stage variable name"
 	SummaryInvalidStageVariableVal  = "Invalid stage variable value"
 	SummaryDuplicateMapping         = "Duplicate domain mapping"
+	SummaryDuplicateAPIKeyValue     = "Duplicate api_key value"
+	SummaryAPIKeyInTwoPlans         = "API key in two usage plans for one stage"
 	SummaryInvalidRequestParameter  = "Invalid request parameter"
 	SummaryInvalidIdentitySource    = "Invalid identity source"
 

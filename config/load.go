@@ -107,23 +107,30 @@ type decoder struct {
 	apiKeys    map[string]*model.APIKey
 	firstDefs  map[string]hcl.Range // "kind\x00name" → first definition
 	mappingDef map[string]hcl.Range
+	// apiKeyValues maps an api_key value to where it is first set, and
+	// planKeyUse records which usage plan first put a key on an API stage
+	// (checkAPIKeyUse).
+	apiKeyValues map[string]keyDef
+	planKeyUse   map[string]keyDef
 }
 
 func newDecoder(dir string) *decoder {
 	d := &decoder{
-		dir:         dir,
-		files:       map[string]*hcl.File{},
-		cfg:         &model.Config{},
-		funcs:       functions(dir),
-		varDecls:    map[string]*variableDecl{},
-		vars:        map[string]cty.Value{},
-		locals:      map[string]cty.Value{},
-		localDef:    map[string]*hcl.Attribute{},
-		cycleLocals: map[string]struct{}{},
-		apis:        map[string]*apiInfo{},
-		apiKeys:     map[string]*model.APIKey{},
-		firstDefs:   map[string]hcl.Range{},
-		mappingDef:  map[string]hcl.Range{},
+		dir:          dir,
+		files:        map[string]*hcl.File{},
+		cfg:          &model.Config{},
+		funcs:        functions(dir),
+		varDecls:     map[string]*variableDecl{},
+		vars:         map[string]cty.Value{},
+		locals:       map[string]cty.Value{},
+		localDef:     map[string]*hcl.Attribute{},
+		cycleLocals:  map[string]struct{}{},
+		apis:         map[string]*apiInfo{},
+		apiKeys:      map[string]*model.APIKey{},
+		firstDefs:    map[string]hcl.Range{},
+		mappingDef:   map[string]hcl.Range{},
+		apiKeyValues: map[string]keyDef{},
+		planKeyUse:   map[string]keyDef{},
 	}
 	d.rebuildContext()
 	return d

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/hashicorp/hcl/v2"
@@ -66,6 +67,7 @@ func (d *decoder) decodeUsagePlanBlock(b *hcl.Block) {
 		case "stage":
 			if api, stage, ok := d.decodeAPIStage(nb); ok {
 				u.Stages = append(u.Stages, model.UsagePlanStage{API: api, Stage: stage})
+				d.checkPlanKeys(u, api, stage, nb.DefRange)
 			}
 		case "throttle", "quota":
 			if first, dup := seen[nb.Type]; dup {
@@ -128,4 +130,29 @@ func (d *decoder) decodeQuota(b *hcl.Block, meta *model.Meta) *model.Quota {
 	a.integer("limit", &q.Limit, 0, maxWholeNumber)
 	a.enum("period", &q.Period, quotaPeriods)
 	return q
+}
+
+// checkPlanKeys reports a key of usage plan u that another usage plan
+// already puts on stage of api: as in API Gateway, a key may be in only one
+// usage plan per API stage, or its throttle and quota would be ambiguous.
+func (d *decoder) checkPlanKeys(u *model.UsagePlan, api, stage string, rng hcl.Range) {
+	for _, key := range u.APIKeys {
+		use := api + "\x00" + stage + "\x00" + key
+		first, dup := d.planKeyUse[use]
+		if !dup {
+			d.planKeyUse[use] = keyDef{name: u.Name, rng: rng}
+			continue
+		}
+		if first.name == u.Name {
+			continue
+		}
+		d.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  SummaryAPIKeyInTwoPlans,
+			Detail: fmt.Sprintf("api_key %q is in usage plan %q, which covers stage %q of api %q at %s, and in usage plan %q, which covers it too. A key may be in only one usage plan per API stage; take it out of one of them.",
+				key, first.name, stage, api, posString(first.rng), u.Name),
+			Subject: rng.Ptr(),
+			Extra:   PreviousDefinition{Range: first.rng},
+		})
+	}
 }
