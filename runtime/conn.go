@@ -426,7 +426,11 @@ func (c *conn) read() {
 			h.OpCode == ws.OpContinuation && msgOp == 0,
 			h.OpCode.IsData() && h.OpCode != ws.OpContinuation && msgOp != 0:
 			c.closeWith(closeProtocolError)
-			c.drainPayload(h.Length)
+			if h.OpCode != ws.OpClose {
+				// A malformed close frame is still the client's close: no
+				// reply will follow it (RFC 6455 section 5.5.1).
+				c.drainPayload(h.Length)
+			}
 			return
 		case h.Length > MaxFrameSize:
 			c.closeWith(closeTooBig)
