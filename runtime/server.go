@@ -108,6 +108,10 @@ type Options struct {
 	// before $connect runs. Default 500, API Gateway's default rate of new
 	// connections for a whole account.
 	NewConnectionsPerIP int
+	// ReplyBudget bounds the memory all integration calls in progress may
+	// hold for backend replies together; default
+	// integration.DefaultReplyBudget (256 MiB).
+	ReplyBudget int64
 	// MaxHeaderBytes bounds a request's head (request line and headers);
 	// default 16 KiB. MaxURLLength bounds its target; default 4096.
 	MaxHeaderBytes int
@@ -202,7 +206,7 @@ func NewServer(opts Options) *Server {
 	s := &Server{
 		opts:       opts,
 		log:        opts.Logger,
-		invoker:    integration.NewInvoker(integration.Options{Transport: opts.Transport}),
+		invoker:    integration.NewInvoker(integration.Options{Transport: opts.Transport, ReplyBudget: opts.ReplyBudget}),
 		conns:      newRegistry(),
 		metrics:    observe.NewMetrics(),
 		accessLogs: observe.NewAccessLogs(opts.AccessLogStdout, opts.AccessLogStderr, opts.Logger),

@@ -192,3 +192,7 @@ var errIntegrationTimeout = errors.New("integration timeout_ms elapsed")
 
 // errTooLarge is the cause of a reply larger than the reading limit.
 var errTooLarge = errors.New("reply too large")
+
+// errBudget is the cause of a reply that did not fit in the memory the
+// gateway allows all replies in progress together (Options.ReplyBudget).
+var errBudget = errors.New("the gateway's reply memory budget is exhausted")

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	goruntime "runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"weak"
 
@@ -36,12 +38,23 @@ type Options struct {
 	// Transport makes the HTTP calls; redirects are never followed. Nil
 	// means SharedTransport().
 	Transport http.RoundTripper
+	// ReplyBudget bounds the memory all calls in progress may hold for
+	// backend replies together, in bytes; a call whose reply does not fit
+	// fails as KindInvalidReply instead of growing the gateway's memory.
+	// Default DefaultReplyBudget.
+	ReplyBudget int64
 }
+
+// DefaultReplyBudget is Options.ReplyBudget's default: 256 MiB, room for
+// dozens of maximal Lambda results at once while keeping a flood of huge
+// replies from taking the machine.
+const DefaultReplyBudget = 256 << 20
 
 // Invoker calls integrations of every type. It is safe for
 // concurrent use; one Invoker serves the whole gateway.
 type Invoker struct {
-	rt http.RoundTripper
+	rt     http.RoundTripper
+	budget *budget
 	// cache maps weak.Pointer[model.Integration] to *Prepared. An entry is
 	// deleted when its integration is garbage collected.
 	cache sync.Map
@@ -53,7 +66,11 @@ func NewInvoker(opts Options) *Invoker {
 	if rt == nil {
 		rt = SharedTransport()
 	}
-	return &Invoker{rt: rt}
+	b := opts.ReplyBudget
+	if b <= 0 {
+		b = DefaultReplyBudget
+	}
+	return &Invoker{rt: rt, budget: newBudget(b)}
 }
 
 // CloseIdleConnections closes the idle keep-alive connections of the
@@ -246,7 +263,7 @@ func (iv *Invoker) invokeAWSProxy(ctx context.Context, c *Prepared, u *url.URL, 
 
 	raw := getBuffer()
 	defer putBuffer(raw)
-	*raw, err = readLimited(*raw, hresp.Body, MaxLambdaResultBytes)
+	*raw, err = iv.readReply(*raw, hresp, MaxLambdaResultBytes)
 	if err != nil {
 		e := c.fail(KindInvalidReply, "read the Lambda result", err)
 		e.StatusCode = hresp.StatusCode
@@ -316,7 +333,7 @@ func (iv *Invoker) invokeHTTPProxy(ctx context.Context, c *Prepared, u *url.URL,
 	raw := getBuffer()
 	defer putBuffer(raw)
 	resp := &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, HasBody: true}
-	*raw, err = readLimited(*raw, hresp.Body, MaxReplyBytes)
+	*raw, err = iv.readReply(*raw, hresp, MaxReplyBytes)
 	switch {
 	case errors.Is(err, errTooLarge) && req.EventType != EventMessage:
 		// Nothing relays a $connect or $disconnect body (D-33).
@@ -403,14 +420,34 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
+// readReply reads a reply body of at most limit bytes into dst. A
+// Content-Length over the limit fails before anything is read, and the
+// memory the body takes is reserved from the Invoker's budget as it grows.
+func (iv *Invoker) readReply(dst []byte, hresp *http.Response, limit int) ([]byte, error) {
+	if hresp.ContentLength > int64(limit) {
+		return dst, errTooLarge
+	}
+	return readLimited(dst, hresp.Body, limit, iv.budget)
+}
+
+// replyChunk is the size of the pooled chunks larger replies are read in,
+// and the step in which they are paid from a budget.
+const replyChunk = 64 << 10
+
+var chunkPool = sync.Pool{New: func() any {
+	b := make([]byte, replyChunk)
+	return &b
+}}
+
 // readLimited appends everything r yields to dst, failing with errTooLarge
-// when it is more than limit bytes.
-func readLimited(dst []byte, r io.Reader, limit int) ([]byte, error) {
+// once more than limit bytes arrived, and with errBudget when b (nil: no
+// budget) cannot cover them. A reply that fits dst's capacity is read in
+// place; a larger one is read in pooled chunks, each paid from b, and
+// joined once at the end, so neither a growing buffer's garbage nor a
+// reply that turns out too large costs more memory than b allows.
+func readLimited(dst []byte, r io.Reader, limit int, b *budget) ([]byte, error) {
 	start := len(dst)
-	for {
-		if len(dst) == cap(dst) {
-			dst = append(dst, 0)[:len(dst)]
-		}
+	for len(dst) < cap(dst) {
 		n, err := r.Read(dst[len(dst):cap(dst)])
 		dst = dst[:len(dst)+n]
 		if len(dst)-start > limit {
@@ -422,6 +459,82 @@ func readLimited(dst []byte, r io.Reader, limit int) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
+	}
+	var (
+		chunks   []*[]byte
+		last     int // bytes in the last chunk
+		reserved int64
+	)
+	defer func() {
+		for _, c := range chunks {
+			chunkPool.Put(c)
+		}
+		b.release(reserved)
+	}()
+	size := len(dst) - start
+	for {
+		if !b.reserve(replyChunk) {
+			return dst, errBudget
+		}
+		reserved += replyChunk
+		c := chunkPool.Get().(*[]byte)
+		chunks = append(chunks, c)
+		n, err := io.ReadFull(r, *c)
+		last = n
+		size += n
+		if size > limit {
+			return dst, errTooLarge
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return dst, err
+		}
+	}
+	// The joined buffer is paid for too while this call holds it.
+	joined := int64(start + size)
+	if !b.reserve(joined) {
+		return dst, errBudget
+	}
+	reserved += joined
+	dst = slices.Grow(dst, start+size-len(dst))
+	for i, c := range chunks {
+		n := replyChunk
+		if i == len(chunks)-1 {
+			n = last
+		}
+		dst = append(dst, (*c)[:n]...)
+	}
+	return dst, nil
+}
+
+// budget is memory shared by all calls in progress.
+type budget struct{ left atomic.Int64 }
+
+func newBudget(n int64) *budget {
+	b := &budget{}
+	b.left.Store(n)
+	return b
+}
+
+// reserve takes n bytes from the budget, reporting false when it has not
+// that many left.
+func (b *budget) reserve(n int64) bool {
+	if b == nil {
+		return true
+	}
+	if b.left.Add(-n) < 0 {
+		b.left.Add(n)
+		return false
+	}
+	return true
+}
+
+// release gives n reserved bytes back.
+func (b *budget) release(n int64) {
+	if b != nil && n > 0 {
+		b.left.Add(n)
 	}
 }
 

@@ -155,7 +155,7 @@ func (iv *Invoker) invokeHTTP(ctx context.Context, p *Prepared, u *url.URL, req 
 
 	raw := getBuffer()
 	defer func() { putBuffer(raw) }()
-	*raw, err = readLimited(*raw, hresp.Body, MaxReplyBytes)
+	*raw, err = iv.readReply(*raw, hresp, MaxReplyBytes)
 	switch {
 	case errors.Is(err, errTooLarge) && req.EventType != EventMessage:
 		// Nothing relays a $connect or $disconnect reply (D-33).
