@@ -24,6 +24,13 @@ func (s *Server) serveConnections(w http.ResponseWriter, r *http.Request, t *tab
 			return
 		}
 	}
+	if len(body) > MaxMessageSize && t.verifier != nil {
+		// The signature covers the whole body, which is not read beyond
+		// the limit: it cannot be checked, and the call fails on its size
+		// either way.
+		writeTooLarge(w, r)
+		return
+	}
 	if !s.authorizeConnections(r, t, body) {
 		writeAWSError(w, http.StatusForbidden, "ForbiddenException", "Forbidden")
 		return
@@ -50,12 +57,7 @@ func (s *Server) serveConnections(w http.ResponseWriter, r *http.Request, t *tab
 	switch r.Method {
 	case http.MethodPost:
 		if len(body) > MaxMessageSize {
-			size := "more than " + strconv.Itoa(MaxMessageSize)
-			if r.ContentLength > 0 {
-				size = strconv.FormatInt(r.ContentLength, 10)
-			}
-			writeAWSError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException",
-				"Message of "+size+" bytes is larger than the limit of "+strconv.Itoa(MaxMessageSize)+" bytes")
+			writeTooLarge(w, r)
 			return
 		}
 		if err := c.Post(r.Context(), body); err != nil {
@@ -120,6 +122,18 @@ func (s *Server) authorizeConnections(r *http.Request, t *table, body []byte) bo
 func writeGone(w http.ResponseWriter) {
 	w.Header().Set("x-amzn-ErrorType", "GoneException")
 	w.WriteHeader(http.StatusGone)
+}
+
+// writeTooLarge answers 413 PayloadTooLargeException to a POST whose body
+// is over MaxMessageSize, naming its size when Content-Length gives it
+// (D-30).
+func writeTooLarge(w http.ResponseWriter, r *http.Request) {
+	size := "more than " + strconv.Itoa(MaxMessageSize)
+	if r.ContentLength > 0 {
+		size = strconv.FormatInt(r.ContentLength, 10)
+	}
+	writeAWSError(w, http.StatusRequestEntityTooLarge, "PayloadTooLargeException",
+		"Message of "+size+" bytes is larger than the limit of "+strconv.Itoa(MaxMessageSize)+" bytes")
 }
 
 // writeAWSError answers an AWS-style error: the error type in

@@ -30,6 +30,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "URI Too Long", http.StatusRequestURITooLong)
 		return
 	}
+	if headSize(r) > s.opts.MaxHeaderBytes {
+		w.Header().Set("Connection", "close")
+		http.Error(w, "Request Header Fields Too Large", http.StatusRequestHeaderFieldsTooLarge)
+		return
+	}
 	path := strings.TrimPrefix(r.URL.Path, "/")
 	segs := strings.Split(path, "/")
 	if n := len(segs); n >= 3 && n <= 4 && segs[n-2] == "@connections" {
@@ -47,6 +52,24 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.NotFound(w, r)
+}
+
+// headSize returns the size of r's request head as a client writes it with
+// one space after each colon: the request line, the Host line, every header
+// line and the blank line. net/http reads up to 4 KiB more than
+// MaxHeaderBytes before it answers 431 itself, so serveHTTP checks this size
+// to hold heads to Options.MaxHeaderBytes.
+func headSize(r *http.Request) int {
+	n := len(r.Method) + 1 + len(r.RequestURI) + 1 + len(r.Proto) + 2
+	if r.Host != "" {
+		n += len("Host: ") + len(r.Host) + 2
+	}
+	for name, values := range r.Header {
+		for _, v := range values {
+			n += len(name) + 2 + len(v) + 2
+		}
+	}
+	return n + 2
 }
 
 // isUpgrade reports whether r is a valid WebSocket opening handshake
