@@ -1,0 +1,7 @@
+//go:build race
+
+package reliability
+
+// raceEnabled is set when the race detector runs, which slows everything
+// down several times.
+const raceEnabled = true
