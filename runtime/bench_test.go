@@ -2,14 +2,19 @@ package runtime
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	goruntime "runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +50,7 @@ func memInUse() (heap, stack uint64) {
 }
 
 // waitFor spins until cond holds, failing the benchmark after testTimeout.
-func waitFor(b *testing.B, what string, cond func() bool) {
+func waitFor(b testing.TB, what string, cond func() bool) {
 	b.Helper()
 	deadline := time.Now().Add(testTimeout)
 	for !cond() {
@@ -307,7 +312,14 @@ func benchTwoWay(b *testing.B, url string, msg []byte, replyLen int) {
 	for i := range clients {
 		clients[i] = dialBench(b, url)
 	}
-	frame := ws.MaskFrame(ws.NewTextFrame(msg))
+	// The client side allocates nothing per message (one pre-encoded frame
+	// written with one write, headers read into a client's own buffer), so
+	// allocs/op is the server's cost per message.
+	var frame bytes.Buffer
+	if err := ws.WriteFrame(&frame, ws.MaskFrame(ws.NewTextFrame(msg))); err != nil {
+		b.Fatal(err)
+	}
+	raw := frame.Bytes()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, benchClients)
@@ -318,12 +330,13 @@ func benchTwoWay(b *testing.B, url string, msg []byte, replyLen int) {
 		go func() {
 			defer wg.Done()
 			_ = c.nc.SetDeadline(time.Now().Add(time.Minute))
+			var hdr [ws.MaxHeaderSize]byte
 			for next.Add(1) <= int64(b.N) {
-				if err := ws.WriteFrame(c.nc, frame); err != nil {
+				if _, err := c.nc.Write(raw); err != nil {
 					errs <- err
 					return
 				}
-				h, err := ws.ReadHeader(c.br)
+				h, err := ws.ReadHeaderBuffer(c.br, hdr[:])
 				if err == nil && (h.OpCode != ws.OpText || h.Length != int64(replyLen)) {
 					err = io.ErrUnexpectedEOF // not the reply the route sends
 				}
@@ -466,4 +479,342 @@ func BenchmarkValidatedRoute(b *testing.B) {
 	}
 	g := startGateway(b, newState(b, api), Options{})
 	benchTwoWay(b, g.url("/chat/test"), validatedMessage(b), len(`{"ok":true}`))
+}
+
+// startRawEcho serves a minimal gobwas/ws echo server on 127.0.0.1:0 for
+// the benchmarks' physical-limit baseline: one goroutine per connection, a
+// 4 KiB buffered reader, each text message written back as one unmasked
+// frame with one write. It returns the server's ws:// URL; the listener and
+// every connection close at the benchmark's cleanup.
+func startRawEcho(b *testing.B) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, nc)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer nc.Close()
+				rawEcho(nc)
+			}()
+		}
+	}()
+	b.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, nc := range conns {
+			_ = nc.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return "ws://" + ln.Addr().String() + "/"
+}
+
+// rawEcho upgrades nc and echoes its messages until it fails. It reuses
+// one buffer, so it allocates nothing per message.
+func rawEcho(nc net.Conn) {
+	if _, err := ws.Upgrade(nc); err != nil {
+		return
+	}
+	br := bufio.NewReaderSize(nc, 4096)
+	var (
+		hdr [ws.MaxHeaderSize]byte
+		out []byte
+	)
+	for {
+		h, err := ws.ReadHeaderBuffer(br, hdr[:])
+		if err != nil || h.OpCode == ws.OpClose {
+			return
+		}
+		out = appendFrameHeader(out[:0], h.OpCode, int(h.Length))
+		start := len(out)
+		out = slices.Grow(out, int(h.Length))[:start+int(h.Length)]
+		if _, err := io.ReadFull(br, out[start:]); err != nil {
+			return
+		}
+		ws.Cipher(out[start:], h.Mask, 0)
+		if _, err := nc.Write(out); err != nil {
+			return
+		}
+	}
+}
+
+// appendFrameHeader appends the header of an unmasked final frame.
+func appendFrameHeader(dst []byte, op ws.OpCode, n int) []byte {
+	dst = append(dst, 0x80|byte(op))
+	switch {
+	case n < 126:
+		return append(dst, byte(n))
+	case n <= 0xffff:
+		return append(dst, 126, byte(n>>8), byte(n))
+	}
+	return append(dst, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// BenchmarkRawEchoBaseline is the physical-limit baseline of
+// BenchmarkMockTwoWayRoute: the same clients and loop against a minimal
+// gobwas/ws echo server (startRawEcho). The ratio of the two msgs/s from
+// one run is what issue 7's W1 target (≥ 0.6) is judged on.
+func BenchmarkRawEchoBaseline(b *testing.B) {
+	benchTwoWay(b, startRawEcho(b), benchMessage, len(benchMessage))
+}
+
+// mockRouteAPI returns an API "chat" with a stage "test" (unthrottled)
+// whose routes all use one MOCK integration that accepts and answers
+// nothing.
+func mockRouteAPI(keys ...string) *model.API {
+	api := &model.API{
+		Name:         "chat",
+		Integrations: []*model.Integration{{Name: "accept", Type: model.IntegrationMock}},
+		Stages:       []*model.Stage{unthrottledStage()},
+	}
+	for _, k := range keys {
+		api.Routes = append(api.Routes, &model.Route{Key: k, Integration: "accept"})
+	}
+	return api
+}
+
+// BenchmarkConnectChurn measures connections per second through a stage
+// with MOCK $connect and $disconnect routes (issue 7's W6): benchClients
+// clients each dial, complete the handshake and drop the connection, b.N
+// times in all; the clock stops when the gateway has run every
+// $disconnect.
+func BenchmarkConnectChurn(b *testing.B) {
+	g := startGateway(b, newState(b, mockRouteAPI("$connect", "$disconnect", "$default")), Options{
+		NewConnectionsPerIP: 1 << 30,
+	})
+	url := g.url("/chat/test")
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, benchClients)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range benchClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := ws.Dialer{Timeout: testTimeout}
+			for next.Add(1) <= int64(b.N) {
+				nc, br, _, err := d.Dial(context.Background(), url)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if br != nil {
+					ws.PutReader(br)
+				}
+				_ = nc.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	waitFor(b, "every $disconnect", func() bool { return g.srv.conns.registered() == 0 })
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "conns/s")
+}
+
+// postConns is how many connections BenchmarkConnectionsPost posts to.
+const postConns = 100
+
+// BenchmarkConnectionsPost measures @connections POST calls per second
+// (issue 7's W5): benchClients keep-alive HTTP clients post a small
+// message to postConns connections in turn, whose clients read them; the
+// clock stops when every message has arrived.
+func BenchmarkConnectionsPost(b *testing.B) {
+	g := startGateway(b, newState(b, mockRouteAPI("$default")), Options{})
+	conns := make([]*benchConn, postConns)
+	ids := make([]string, postConns)
+	for i := range conns {
+		conns[i] = dialBench(b, g.url("/chat/test"))
+	}
+	waitFor(b, "connections registered", func() bool { return g.srv.conns.registered() == postConns })
+	i := 0
+	g.srv.conns.each(func(c *conn) { ids[i] = c.id; i++ })
+	// Connection ids are collected from the registry in a different order
+	// than conns: every client reads whatever arrives for it.
+	var received atomic.Int64
+	var readers sync.WaitGroup
+	for _, c := range conns {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			var hdr [ws.MaxHeaderSize]byte
+			for {
+				h, err := ws.ReadHeaderBuffer(c.br, hdr[:])
+				if err != nil {
+					return
+				}
+				if _, err := c.br.Discard(int(h.Length)); err != nil {
+					return
+				}
+				received.Add(1)
+			}
+		}()
+	}
+	b.Cleanup(func() {
+		for _, c := range conns {
+			_ = c.nc.Close()
+		}
+		readers.Wait()
+	})
+	tr := &http.Transport{MaxIdleConnsPerHost: benchClients}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: testTimeout}
+	payload := []byte(`{"type":"note","text":"hello"}`)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, benchClients)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range benchClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := next.Add(1)
+				if n > int64(b.N) {
+					return
+				}
+				resp, err := client.Post(g.httpURL("/test/@connections/"+ids[n%postConns]), "application/json", bytes.NewReader(payload))
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					_ = resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						err = io.ErrUnexpectedEOF
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		b.Fatal(err)
+	default:
+	}
+	waitFor(b, "every message delivered", func() bool { return received.Load() == int64(b.N) })
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "posts/s")
+}
+
+// TestInlineReplyBackpressureRT24 checks the MOCK fast path when the
+// client's socket does not take a reply at once (RT-24, RT-26): the
+// reader's non-blocking write leaves part of a batch, which the writer
+// goroutine must finish before anything else. A client with a tiny receive
+// buffer sends many messages without reading, then reads every reply,
+// which must arrive whole and in order.
+func TestInlineReplyBackpressureRT24(t *testing.T) {
+	reply, err := model.ParseTemplate(`${request.body.data}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := &model.API{
+		Name: "chat",
+		Integrations: []*model.Integration{{
+			Name: "echo",
+			Type: model.IntegrationMock,
+			Responses: []*model.IntegrationResponse{{
+				Key:       "$default",
+				Templates: map[string]model.Template{"$default": reply},
+			}},
+		}},
+		Routes: []*model.Route{{Key: "$default", Integration: "echo", TwoWay: true}},
+		Stages: []*model.Stage{unthrottledStage()},
+	}
+	g := startGateway(t, newState(t, api), Options{})
+	d := ws.Dialer{Timeout: testTimeout, NetDial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		nd := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048) })
+			if err != nil {
+				return err
+			}
+			return serr
+		}}
+		return nd.DialContext(ctx, network, addr)
+	}}
+	nc, br, _, err := d.Dial(context.Background(), g.url("/chat/test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if br == nil {
+		br = bufio.NewReader(nc)
+	}
+	// The gateway's side of the socket gets a small send buffer too, so
+	// that replies soon stop fitting.
+	var raw syscall.RawConn
+	waitFor(t, "connection attached", func() bool {
+		g.srv.conns.each(func(c *conn) {
+			c.mu.Lock()
+			if c.nc != nil {
+				raw = c.raw
+				if raw == nil {
+					t.Error("the connection has no raw socket: the inline write path is not in use")
+				}
+			}
+			c.mu.Unlock()
+		})
+		return raw != nil || t.Failed()
+	})
+	if t.Failed() {
+		return
+	}
+	_ = raw.Control(func(fd uintptr) {
+		_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4096)
+	})
+	_ = nc.SetDeadline(time.Now().Add(testTimeout))
+	const messages = 400
+	pad := strings.Repeat("x", 1000)
+	want := func(i int) string { return fmt.Sprintf("reply-%04d-%s", i, pad) }
+	var frames bytes.Buffer
+	for i := range messages {
+		msg := []byte(`{"data":"` + want(i) + `"}`)
+		if err := ws.WriteFrame(&frames, ws.MaskFrame(ws.NewTextFrame(msg))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := nc.Write(frames.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range messages {
+		h, err := ws.ReadHeader(br)
+		if err != nil {
+			t.Fatalf("RT-24: reply %d: %v", i, err)
+		}
+		p := make([]byte, h.Length)
+		if _, err := io.ReadFull(br, p); err != nil {
+			t.Fatalf("RT-24: reply %d: %v", i, err)
+		}
+		if h.OpCode != ws.OpText || !h.Fin || string(p) != want(i) {
+			t.Fatalf("RT-24: reply %d is %v fin=%v %.20q..., want text %.20q...", i, h.OpCode, h.Fin, p, want(i))
+		}
+	}
 }

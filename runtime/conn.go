@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -69,8 +70,14 @@ type conn struct {
 	key stageKey
 	// nc and rd are nil until the upgrade completes (attach); frames queued
 	// before then wait for it. They are set under mu and read-only after.
-	nc          net.Conn
-	rd          io.Reader // nc, preceded by bytes the handshake read ahead
+	nc net.Conn
+	rd io.Reader // nc, preceded by bytes the handshake read ahead
+	// raw is nc's raw socket when it is a plain TCP connection: the reader
+	// then waits for data without holding a buffer (see input). nil for
+	// TLS, whose reads go through rd.
+	raw syscall.RawConn
+	// rawRead is c.readFD, made once, for raw.Read.
+	rawRead     func(fd uintptr) bool
 	connectedAt time.Time
 	lastActive  atomic.Int64 // unix nanoseconds of the last data message in or out
 	// stageMetrics counts the connection open from $connect's acceptance to
@@ -101,12 +108,42 @@ type conn struct {
 	// hdr is the reader's frame header buffer.
 	hdr [ws.MaxHeaderSize]byte
 
-	mu          sync.Mutex
-	state       int
+	// The reader's input, owned by the reader goroutine (see input). rbuf
+	// is a pooled buffer held only while data is flowing; rbuf[rpos:rend]
+	// is read but not consumed. rdst, rn and rerr carry one raw read.
+	rbuf       *readBuffer
+	rpos, rend int
+	rdst       []byte
+	rn         int
+	rerr       error
+	// one receives the first byte after an idle wait without raw.
+	one [1]byte
+	// writeLoop is c.write, made once, for the go statement that starts
+	// the writer.
+	writeLoop func()
+	// rawWrite is c.writeFD, made once, for raw.Write; wdata, wn and werr
+	// carry one non-blocking write (see flushHeld).
+	rawWrite func(fd uintptr) bool
+	wdata    []byte
+	wn       int
+	werr     error
+	// pendingOut is what flushHeld could not write at once; the writer it
+	// starts writes it first.
+	pendingOut *[]byte
+
+	mu    sync.Mutex
+	state int
+	// queue is the send queue, backed by the pooled array *queueBuf (both
+	// nil while nothing is queued).
 	queue       []outFrame
+	queueBuf    *[]outFrame
 	queuedBytes int
 	writing     bool
-	writer      sync.WaitGroup
+	// held is set while the reader runs an integration call inline: what
+	// the call queues is written by the reader when the call returns
+	// (flushHeld), not by a new writer goroutine.
+	held   bool
+	writer sync.WaitGroup
 	// status is what $disconnect reports; the first cause recorded wins.
 	status    closeStatus
 	hasStatus bool
@@ -188,13 +225,164 @@ func (c *conn) queueFullLocked(n int) bool {
 // enqueueLocked appends f to the queue and starts the writer when it is not
 // running. c.mu must be held.
 func (c *conn) enqueueLocked(f outFrame) {
+	if c.queueBuf == nil {
+		c.queueBuf = queues.Get().(*[]outFrame)
+		c.queue = (*c.queueBuf)[:0]
+	}
 	c.queue = append(c.queue, f)
 	c.queuedBytes += len(f.payload)
-	if !c.writing && c.nc != nil {
-		c.writing = true
-		c.writer.Add(1)
-		go c.write()
+	if !c.writing && !c.held && c.nc != nil {
+		c.startWriterLocked()
 	}
+}
+
+// holdWrites makes frames queued from now on wait for flushHeld.
+func (c *conn) holdWrites() {
+	c.mu.Lock()
+	c.held = true
+	c.mu.Unlock()
+}
+
+// maxInlineWrite bounds the bytes flushHeld writes itself.
+const maxInlineWrite = 16 << 10
+
+var outBuffers = sync.Pool{New: func() any {
+	b := make([]byte, 0, 1024)
+	return &b
+}}
+
+// flushHeld ends holdWrites and writes what was queued meanwhile. On a
+// plain TCP connection that is open, with no writer running, it tries one
+// non-blocking write of the whole batch from the calling goroutine: a
+// client that keeps up gets its reply without a writer goroutine or a
+// write deadline. Whatever that write leaves, and every other case, goes
+// to the writer goroutine as usual.
+func (c *conn) flushHeld() {
+	c.mu.Lock()
+	c.held = false
+	if c.writing || len(c.queue) == 0 || c.nc == nil {
+		c.mu.Unlock()
+		return
+	}
+	if c.raw == nil || c.state != stateOpen || c.queuedBytes > maxInlineWrite {
+		c.startWriterLocked()
+		c.mu.Unlock()
+		return
+	}
+	batch, batchBuf := c.takeQueueLocked()
+	c.writing = true
+	c.writer.Add(1)
+	if c.writeLoop == nil {
+		c.writeLoop = c.write
+	}
+	c.mu.Unlock()
+
+	out := outBuffers.Get().(*[]byte)
+	*out = appendFrames((*out)[:0], batch)
+	putQueue(batch, batchBuf)
+	c.wdata = *out
+	err := c.raw.Write(c.rawWrite)
+	n, werr := c.wn, c.werr
+	c.wdata, c.wn, c.werr = nil, 0, nil
+	switch {
+	case err == nil && werr != nil:
+		putOut(out)
+		c.writeFailed(werr)
+		c.writer.Done()
+		return
+	case err == nil && n == len(*out):
+		putOut(out)
+		c.mu.Lock()
+		c.writing = false
+		c.writer.Done()
+		if len(c.queue) > 0 {
+			c.startWriterLocked()
+		}
+		c.mu.Unlock()
+		return
+	}
+	// The socket's buffer is full, or the write could not be tried (an
+	// old write deadline has passed): the writer goroutine writes the
+	// rest under a fresh deadline.
+	if err != nil {
+		n = 0
+	}
+	*out = (*out)[:copy(*out, (*out)[n:])]
+	c.pendingOut = out
+	go c.writeLoop()
+}
+
+// putOut gives an output buffer back to the pool.
+func putOut(b *[]byte) {
+	if cap(*b) <= 4*maxInlineWrite {
+		*b = (*b)[:0]
+		outBuffers.Put(b)
+	}
+}
+
+// writeFD is the function raw.Write calls: one write of c.wdata that
+// never waits for the socket to become writable.
+func (c *conn) writeFD(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), c.wdata)
+		if err == syscall.EINTR {
+			continue
+		}
+		if n < 0 {
+			n = 0
+		}
+		if err == syscall.EAGAIN {
+			err = nil
+		}
+		if err != nil {
+			err = os.NewSyscallError("write", err)
+		}
+		c.wn, c.werr = n, err
+		return true
+	}
+}
+
+// startWriterLocked starts the writer goroutine. c.mu must be held.
+func (c *conn) startWriterLocked() {
+	c.writing = true
+	c.writer.Add(1)
+	if c.writeLoop == nil {
+		c.writeLoop = c.write
+	}
+	go c.writeLoop()
+}
+
+// takeQueueLocked returns the queued frames and the array behind them, and
+// empties the queue. c.mu must be held.
+func (c *conn) takeQueueLocked() ([]outFrame, *[]outFrame) {
+	q, buf := c.queue, c.queueBuf
+	c.queue, c.queueBuf, c.queuedBytes = nil, nil, 0
+	return q, buf
+}
+
+// dropQueueLocked discards the queued frames. c.mu must be held.
+func (c *conn) dropQueueLocked() {
+	putQueue(c.takeQueueLocked())
+}
+
+// queues holds send queue arrays, so that a connection holds one only
+// while it has frames queued.
+var queues = sync.Pool{New: func() any {
+	q := make([]outFrame, 0, 4)
+	return &q
+}}
+
+// maxPooledQueue is the largest queue array put back into queues.
+const maxPooledQueue = 256
+
+// putQueue gives a queue array back to the pool, dropping the payloads.
+func putQueue(q []outFrame, buf *[]outFrame) {
+	if buf == nil || cap(q) > maxPooledQueue {
+		return
+	}
+	clear(q)
+	*buf = q[:0]
+	queues.Put(buf)
 }
 
 // closeWith starts the closing handshake from the gateway's side: it sends a
@@ -218,7 +406,7 @@ func (c *conn) closeLocked(st closeStatus, dropQueue bool) {
 	c.initiated = true
 	c.recordLocked(st)
 	if dropQueue {
-		c.queue, c.queuedBytes = nil, 0
+		c.dropQueueLocked()
 	}
 	c.enqueueLocked(outFrame{op: ws.OpClose, payload: ws.NewCloseFrameBody(st.code, st.reason)})
 	if c.nc == nil {
@@ -252,19 +440,18 @@ func (c *conn) abort() {
 }
 
 // attach gives the connection its socket once the upgrade has completed,
-// and starts writing what was queued meanwhile (@connections posts accepted
+// with the bytes the handshake read ahead of it, and starts writing what was queued meanwhile (@connections posts accepted
 // between $connect and the 101).
-func (c *conn) attach(nc net.Conn, rd io.Reader) {
+func (c *conn) attach(nc net.Conn, ahead []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.nc, c.rd = nc, rd
+	c.nc = nc
+	c.setInput(nc, ahead)
 	if c.state != stateOpen {
 		_ = nc.SetReadDeadline(time.Now().Add(c.s.opts.CloseTimeout))
 	}
 	if len(c.queue) > 0 && !c.writing {
-		c.writing = true
-		c.writer.Add(1)
-		go c.write()
+		c.startWriterLocked()
 	}
 }
 
@@ -273,7 +460,7 @@ func (c *conn) attach(nc net.Conn, rd io.Reader) {
 func (c *conn) detach() {
 	c.mu.Lock()
 	c.state = stateClosed
-	c.queue, c.queuedBytes = nil, 0
+	c.dropQueueLocked()
 	c.mu.Unlock()
 }
 
@@ -288,15 +475,31 @@ func (c *conn) write() {
 			writerPool.Put(bw)
 		}
 	}()
+	if p := c.pendingOut; p != nil {
+		c.pendingOut = nil
+		c.mu.Lock()
+		closing := c.state != stateOpen
+		c.mu.Unlock()
+		timeout := c.s.opts.WriteTimeout
+		if closing {
+			timeout = c.s.opts.CloseTimeout
+		}
+		_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
+		_, err := c.nc.Write(*p)
+		putOut(p)
+		if err != nil {
+			c.writeFailed(err)
+			return
+		}
+	}
 	for {
 		c.mu.Lock()
-		batch := c.queue
-		if len(batch) == 0 {
+		if len(c.queue) == 0 {
 			c.writing = false
 			c.mu.Unlock()
 			return
 		}
-		c.queue, c.queuedBytes = nil, 0
+		batch, batchBuf := c.takeQueueLocked()
 		closing := c.state != stateOpen
 		c.mu.Unlock()
 
@@ -315,6 +518,7 @@ func (c *conn) write() {
 		if err == nil {
 			err = bw.Flush()
 		}
+		putQueue(batch, batchBuf)
 		if err != nil {
 			c.writeFailed(err)
 			return
@@ -335,7 +539,7 @@ func (c *conn) writeFailed(err error) {
 	if c.state == stateOpen {
 		c.state = stateClosing
 	}
-	c.queue, c.queuedBytes = nil, 0
+	c.dropQueueLocked()
 	c.writing = false
 	c.mu.Unlock()
 	_ = c.nc.Close()
@@ -343,9 +547,30 @@ func (c *conn) writeFailed(err error) {
 
 var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
 
+// appendFrames appends frames unmasked, as writeFrames writes them.
+func appendFrames(dst []byte, frames []outFrame) []byte {
+	for _, f := range frames {
+		op, p := f.op, f.payload
+		for {
+			n := len(p)
+			if !f.op.IsControl() {
+				n = min(n, MaxFrameSize)
+			}
+			dst = appendHeader(dst, op, n == len(p), n)
+			dst = append(dst, p[:n]...)
+			p = p[n:]
+			if len(p) == 0 {
+				break
+			}
+			op = ws.OpContinuation
+		}
+	}
+	return dst
+}
+
 // writeFrames writes frames unmasked (server to client), splitting data
 // messages into frames of at most MaxFrameSize bytes (D-27).
-func writeFrames(w io.Writer, frames []outFrame) error {
+func writeFrames(w *bufio.Writer, frames []outFrame) error {
 	for _, f := range frames {
 		if f.op.IsControl() {
 			if err := writeFrame(w, f.op, true, f.payload); err != nil {
@@ -369,18 +594,43 @@ func writeFrames(w io.Writer, frames []outFrame) error {
 	return nil
 }
 
-func writeFrame(w io.Writer, op ws.OpCode, fin bool, p []byte) error {
-	if err := ws.WriteHeader(w, ws.Header{Fin: fin, OpCode: op, Length: int64(len(p))}); err != nil {
+// writeFrame writes one unmasked frame. The header is built in w's free
+// space, so nothing is allocated.
+func writeFrame(w *bufio.Writer, op ws.OpCode, fin bool, p []byte) error {
+	if _, err := w.Write(appendHeader(w.AvailableBuffer(), op, fin, len(p))); err != nil {
 		return err
 	}
 	_, err := w.Write(p)
 	return err
 }
 
+// appendHeader appends the header of an unmasked frame of n payload bytes
+// (RFC 6455 section 5.2).
+func appendHeader(dst []byte, op ws.OpCode, fin bool, n int) []byte {
+	b0 := byte(op)
+	if fin {
+		b0 |= 0x80
+	}
+	switch {
+	case n < 126:
+		return append(dst, b0, byte(n))
+	case n <= 0xffff:
+		return append(dst, b0, 126, byte(n>>8), byte(n))
+	}
+	return append(dst, b0, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
+		byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
 // serve runs the connection until it ends, then reports it to $disconnect.
 func (c *conn) serve() {
 	defer c.s.wg.Done()
-	c.read()
+	// Between messages the reader waits in waitInput, a shallow frame that
+	// holds no buffer, so that an idle connection's stack stays small
+	// enough for the garbage collector to shrink.
+	var rs readState
+	for c.waitInput() && c.readFrames(&rs) {
+	}
+	c.releaseInput()
 
 	// The reader has ended: no close frame will come. Let the writer finish
 	// what it has (a close frame), bounded by a deadline, then drop the
@@ -388,7 +638,7 @@ func (c *conn) serve() {
 	c.mu.Lock()
 	if c.state == stateOpen {
 		c.recordLocked(closeAbnormal)
-		c.queue, c.queuedBytes = nil, 0
+		c.dropQueueLocked()
 	}
 	c.state = stateClosed
 	c.mu.Unlock()
@@ -404,48 +654,60 @@ func (c *conn) serve() {
 	c.s.disconnected(c, st)
 }
 
-// read reads frames until the connection ends (RT-20, D-37).
-func (c *conn) read() {
-	var (
-		msg     []byte    // the fragmented message being assembled
-		msgOp   ws.OpCode // its opcode; 0 when no message is in progress
-		control [125]byte
-	)
+// readState is what the reader keeps between frames: the fragmented
+// message being assembled.
+type readState struct {
+	msg   []byte    // the fragmented message being assembled
+	msgOp ws.OpCode // its opcode; 0 when no message is in progress
+}
+
+// msgIDSpace is the room left after a message's bytes for the ids of its
+// request (request, extended request and message id), so that one
+// allocation holds both (see idsInto).
+const msgIDSpace = 3 * IDLength
+
+// readFrames reads and handles frames while input is buffered (RT-20,
+// D-37). It returns true when it has consumed everything buffered, at a
+// frame boundary, and false when the connection ends.
+func (c *conn) readFrames(rs *readState) bool {
+	in := (*input)(c)
 	for {
-		h, err := ws.ReadHeaderBuffer(c.rd, c.hdr[:])
+		h, err := ws.ReadHeaderBuffer(in, c.hdr[:])
 		if err != nil {
 			if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
 				c.closeWith(closeProtocolError)
 				c.drain()
 			}
-			return
+			return false
 		}
 		switch {
 		case h.Rsv != 0, h.OpCode.IsReserved(), !h.Masked,
 			h.OpCode.IsControl() && (h.Length > 125 || !h.Fin),
-			h.OpCode == ws.OpContinuation && msgOp == 0,
-			h.OpCode.IsData() && h.OpCode != ws.OpContinuation && msgOp != 0:
+			h.OpCode == ws.OpContinuation && rs.msgOp == 0,
+			h.OpCode.IsData() && h.OpCode != ws.OpContinuation && rs.msgOp != 0:
 			c.closeWith(closeProtocolError)
 			if h.OpCode != ws.OpClose {
 				// A malformed close frame is still the client's close: no
 				// reply will follow it (RFC 6455 section 5.5.1).
 				c.drainPayload(h.Length)
 			}
-			return
+			return false
 		case h.Length > MaxFrameSize:
 			c.closeWith(closeTooBig)
 			c.drainPayload(h.Length)
-			return
+			return false
 		case h.OpCode == ws.OpBinary:
 			c.closeWith(closeUnsupported)
 			c.drainPayload(h.Length)
-			return
+			return false
 		}
 
 		if h.OpCode.IsControl() {
-			p := control[:h.Length]
-			if _, err := io.ReadFull(c.rd, p); err != nil {
-				return
+			// The read buffer is held from waitInput until readFrames
+			// returns, so its control space is there.
+			p := c.rbuf.control[:h.Length]
+			if _, err := io.ReadFull(in, p); err != nil {
+				return false
 			}
 			ws.Cipher(p, h.Mask, 0)
 			switch h.OpCode {
@@ -453,50 +715,233 @@ func (c *conn) read() {
 				c.sendControl(ws.OpPong, append([]byte(nil), p...))
 			case ws.OpClose:
 				c.clientClosed(p)
-				return
+				return false
+			}
+			if c.rpos == c.rend {
+				return true
 			}
 			continue
 		}
 
-		if int64(len(msg))+h.Length > MaxMessageSize {
+		if int64(len(rs.msg))+h.Length > MaxMessageSize {
 			c.closeWith(closeTooBig)
 			c.drainPayload(h.Length)
-			return
+			return false
 		}
 		if h.OpCode == ws.OpText {
-			msgOp = ws.OpText
+			rs.msgOp = ws.OpText
 		}
-		var p []byte
-		if h.Fin && len(msg) == 0 {
+		var p, ids []byte
+		if h.Fin && len(rs.msg) == 0 {
 			// An unfragmented message is read straight into its own buffer,
-			// which the integration call then owns.
-			p = make([]byte, h.Length)
-			if _, err := io.ReadFull(c.rd, p); err != nil {
-				return
+			// which the integration call then owns, with room for its ids.
+			n := int(h.Length)
+			buf := make([]byte, n+msgIDSpace)
+			p, ids = buf[:n:n], buf[n:]
+			if _, err := io.ReadFull(in, p); err != nil {
+				return false
 			}
 			ws.Cipher(p, h.Mask, 0)
 		} else {
-			start := len(msg)
-			msg = append(msg, make([]byte, h.Length)...)
-			if _, err := io.ReadFull(c.rd, msg[start:]); err != nil {
-				return
+			start := len(rs.msg)
+			rs.msg = append(rs.msg, make([]byte, h.Length)...)
+			if _, err := io.ReadFull(in, rs.msg[start:]); err != nil {
+				return false
 			}
-			ws.Cipher(msg[start:], h.Mask, 0)
+			ws.Cipher(rs.msg[start:], h.Mask, 0)
 			if !h.Fin {
+				if c.rpos == c.rend {
+					return true
+				}
 				continue
 			}
-			p, msg = msg, nil
+			p, rs.msg = rs.msg, nil
+			p = p[:len(p):len(p)]
 		}
-		msgOp = 0
+		rs.msgOp = 0
 		if !utf8.Valid(p) {
 			c.closeWith(closeInvalidPayload)
 			c.drain()
-			return
+			return false
 		}
 		if c.isOpen() {
-			c.s.handleMessage(c, p)
+			c.s.handleMessage(c, p, ids)
+		}
+		if c.rpos == c.rend {
+			return true
 		}
 	}
+}
+
+// readBufferSize is the size of the pooled read buffers.
+const readBufferSize = 4096
+
+// readBuffer is a pooled read buffer: data read from the socket, and
+// room for a control frame's payload.
+type readBuffer struct {
+	data    [readBufferSize]byte
+	control [125]byte
+}
+
+var readBuffers = sync.Pool{New: func() any { return new(readBuffer) }}
+
+// input is a conn seen as the reader's io.Reader: bytes come from the
+// pooled read buffer while data is flowing, and a read that the buffer
+// cannot serve refills it from the socket (or, for a payload at least as
+// large as the buffer, reads straight into the payload).
+type input conn
+
+// Read implements io.Reader.
+func (in *input) Read(p []byte) (int, error) {
+	c := (*conn)(in)
+	if c.rpos < c.rend {
+		n := copy(p, c.rbuf.data[c.rpos:c.rend])
+		c.rpos += n
+		return n, nil
+	}
+	if len(p) >= readBufferSize {
+		return c.fill(p)
+	}
+	if c.rbuf == nil {
+		c.rbuf = readBuffers.Get().(*readBuffer)
+	}
+	n, err := c.fill(c.rbuf.data[:])
+	if n == 0 {
+		return 0, err
+	}
+	c.rpos, c.rend = 0, n
+	n = copy(p, c.rbuf.data[:n])
+	c.rpos += n
+	return n, nil
+}
+
+// fill reads at least one byte into dst from the socket, blocking until
+// there is one; nil dst means the read buffer, taken from the pool only
+// once data has arrived.
+func (c *conn) fill(dst []byte) (int, error) {
+	if c.raw == nil {
+		if dst == nil {
+			if c.rbuf == nil {
+				c.rbuf = readBuffers.Get().(*readBuffer)
+			}
+			dst = c.rbuf.data[:]
+		}
+		return c.rd.Read(dst)
+	}
+	c.rdst = dst
+	err := c.raw.Read(c.rawRead)
+	c.rdst = nil
+	if err != nil {
+		return 0, err
+	}
+	n, err := c.rn, c.rerr
+	c.rn, c.rerr = 0, nil
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// readFD is the function raw.Read calls: it reads once from the socket
+// into c.rdst, or into a read buffer taken from the pool, and asks to wait
+// for readability when there is nothing to read, giving the buffer back
+// first so that a waiting connection holds none.
+func (c *conn) readFD(fd uintptr) bool {
+	dst := c.rdst
+	pooled := false
+	if dst == nil {
+		if c.rbuf == nil {
+			c.rbuf, pooled = readBuffers.Get().(*readBuffer), true
+		}
+		dst = c.rbuf.data[:]
+	}
+	for {
+		n, err := syscall.Read(int(fd), dst)
+		switch err {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			if pooled {
+				readBuffers.Put(c.rbuf)
+				c.rbuf = nil
+			}
+			return false
+		}
+		if n < 0 {
+			n = 0
+		}
+		if err != nil {
+			err = os.NewSyscallError("read", err)
+		}
+		c.rn, c.rerr = n, err
+		return true
+	}
+}
+
+// waitInput waits until the client has sent something, reading it into the
+// read buffer, and reports false when the connection ended instead. Before
+// it waits it gives an empty read buffer back to the pool. Without a raw
+// socket (TLS) it waits in a one-byte read.
+func (c *conn) waitInput() bool {
+	if c.rpos < c.rend {
+		return true
+	}
+	c.releaseInput()
+	if c.raw == nil {
+		n, err := c.rd.Read(c.one[:])
+		if n == 0 {
+			return err == nil && c.waitInput()
+		}
+		c.rbuf = readBuffers.Get().(*readBuffer)
+		c.rbuf.data[0] = c.one[0]
+		c.rpos, c.rend = 0, 1
+		return true
+	}
+	n, err := c.fill(nil)
+	if n == 0 || err != nil {
+		return false
+	}
+	c.rpos, c.rend = 0, n
+	return true
+}
+
+// releaseInput gives the read buffer back to the pool when nothing in it is
+// left to read.
+func (c *conn) releaseInput() {
+	if c.rbuf != nil && c.rpos == c.rend {
+		readBuffers.Put(c.rbuf)
+		c.rbuf = nil
+		c.rpos, c.rend = 0, 0
+	}
+}
+
+// setInput prepares the reader's input for nc, with the bytes the
+// handshake read ahead.
+func (c *conn) setInput(nc net.Conn, ahead []byte) {
+	c.rd = nc
+	under := nc
+	if cc, ok := nc.(*captureConn); ok {
+		under = cc.Conn
+	}
+	if sc, ok := under.(*net.TCPConn); ok && len(ahead) <= readBufferSize {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.raw = raw
+			c.rawRead = c.readFD
+			c.rawWrite = c.writeFD
+		}
+	}
+	if len(ahead) == 0 {
+		return
+	}
+	if len(ahead) > readBufferSize {
+		c.rd = &prefixReader{prefix: append([]byte(nil), ahead...), r: nc}
+		return
+	}
+	c.rbuf = readBuffers.Get().(*readBuffer)
+	c.rpos, c.rend = 0, copy(c.rbuf.data[:], ahead)
 }
 
 // drain reads and discards what the client sends after the gateway closed
@@ -504,16 +949,17 @@ func (c *conn) read() {
 // that the client receives the close frame before the socket closes.
 func (c *conn) drain() {
 	var control [125]byte
+	in := (*input)(c)
 	for {
-		h, err := ws.ReadHeaderBuffer(c.rd, c.hdr[:])
+		h, err := ws.ReadHeaderBuffer(in, c.hdr[:])
 		if err != nil || h.Length > MaxFrameSize || (h.OpCode.IsControl() && h.Length > 125) {
 			return
 		}
 		if h.OpCode == ws.OpClose {
-			_, _ = io.ReadFull(c.rd, control[:h.Length])
+			_, _ = io.ReadFull(in, control[:h.Length])
 			return
 		}
-		if _, err := io.CopyN(io.Discard, c.rd, h.Length); err != nil {
+		if _, err := io.CopyN(io.Discard, in, h.Length); err != nil {
 			return
 		}
 	}
@@ -523,7 +969,7 @@ func (c *conn) drain() {
 // last, then drains: the client's reply to the close frame can only be
 // found at a frame boundary.
 func (c *conn) drainPayload(n int64) {
-	if _, err := io.CopyN(io.Discard, c.rd, n); err != nil {
+	if _, err := io.CopyN(io.Discard, (*input)(c), n); err != nil {
 		return
 	}
 	c.drain()

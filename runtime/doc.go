@@ -19,15 +19,24 @@
 // Each connection has one reader goroutine that reads frames with gobwas/ws's
 // low-level header reader and applies every limit itself: gobwas's readers
 // have no limits by default, so MaxFrameSize and MaxMessageSize are checked
-// on each header before a payload byte is read (RT-20, D-37). An unfragmented
-// message is read straight into the buffer the integration call then owns.
+// on each header before a payload byte is read (RT-20, D-37). Reads go
+// through a pooled 4 KiB buffer held only while data is flowing; on plain
+// TCP an idle connection waits for readability through syscall.RawConn with
+// no buffer and a shallow stack the GC shrinks to the 2 KiB minimum, so an
+// idle connection costs one parked goroutine and its bookkeeping (about
+// 3.2 KB, BenchmarkIdleConnection). Payloads of 4 KiB or more are read
+// straight into the buffer the integration call then owns.
+//
 // Writes go through a bounded queue drained by a writer goroutine that only
 // exists while there is something to write, with a write deadline; a client
-// that does not keep up is disconnected with 1008 (RT-26). An idle
-// connection therefore costs one parked goroutine and its bookkeeping, no
-// buffers. Integration calls run on their own goroutines, at most
+// that does not keep up is disconnected with 1008 (RT-26). MOCK integrations
+// (no I/O) run on the read loop and the reader writes their reply itself in
+// one non-blocking write, handing whatever does not fit to the writer; every
+// other integration call runs on its own goroutine, at most
 // Options.MaxInflight per connection, so a slow backend only delays the
-// connection that called it (RT-44).
+// connection that called it (RT-44). Ids come from pooled ChaCha8
+// generators seeded from crypto/rand, and a routed MOCK message costs two
+// allocations: the message and the reply.
 //
 // Connection, request and message ids carry the node number (NewID, NodeOf)
 // and @connections looks connections up through the Locator interface, so a

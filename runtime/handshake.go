@@ -3,11 +3,11 @@ package runtime
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -206,13 +206,12 @@ func (s *Server) serveStage(w http.ResponseWriter, r *http.Request, st *stage) {
 		s.runDisconnect(c, closeAbnormal)
 		return
 	}
-	var rd io.Reader = nc
+	var ahead []byte
 	if n := rw.Reader.Buffered(); n > 0 {
-		ahead, _ := rw.Reader.Peek(n)
-		rd = &prefixReader{prefix: append([]byte(nil), ahead...), r: nc}
+		ahead, _ = rw.Reader.Peek(n)
 	}
 	_ = nc.SetDeadline(time.Time{})
-	c.attach(nc, rd)
+	c.attach(nc, ahead)
 	handedOver = true
 	go c.serve()
 }
@@ -225,31 +224,64 @@ func localAddr(r *http.Request) string {
 	return ""
 }
 
-// request returns a new integration request for an event of c.
+// request returns a new integration request for a CONNECT or DISCONNECT
+// event of c, with its request and extended request ids.
 func (c *conn) request(st *stage, eventType, routeKey string, now time.Time) *integration.Request {
-	node := c.s.opts.Node
-	return &integration.Request{
-		EventType:         eventType,
-		RouteKey:          routeKey,
-		APIID:             st.apiID,
-		Stage:             st.key.stage,
-		DomainName:        c.host,
-		ConnectionID:      c.id,
-		ConnectedAt:       c.connectedAt,
-		RequestID:         NewID(node),
-		ExtendedRequestID: NewID(node),
-		RequestTime:       now,
-		SourceIP:          c.sourceIP,
-		UserAgent:         c.userAgent,
-		Headers:           c.headers,
-		ForwardedPort:     c.forwardedPort,
-		ForwardedProto:    c.forwardedProto,
-		RawQuery:          c.rawQuery,
-		StageVariables:    st.variables,
-		Authorizer:        c.authorizer,
-		APIKey:            c.apiKeyValue,
-		APIKeyID:          c.apiKeyID,
+	req := &integration.Request{}
+	c.fillRequest(req, st, eventType, routeKey, now)
+	idsInto(make([]byte, 2*IDLength), c.s.opts.Node, &req.RequestID, &req.ExtendedRequestID)
+	return req
+}
+
+// fillRequest sets the fields of a request for an event of c that every
+// event has, except the ids.
+func (c *conn) fillRequest(req *integration.Request, st *stage, eventType, routeKey string, now time.Time) {
+	*req = integration.Request{
+		EventType:      eventType,
+		RouteKey:       routeKey,
+		APIID:          st.apiID,
+		Stage:          st.key.stage,
+		DomainName:     c.host,
+		ConnectionID:   c.id,
+		ConnectedAt:    c.connectedAt,
+		RequestTime:    now,
+		SourceIP:       c.sourceIP,
+		UserAgent:      c.userAgent,
+		Headers:        c.headers,
+		ForwardedPort:  c.forwardedPort,
+		ForwardedProto: c.forwardedProto,
+		RawQuery:       c.rawQuery,
+		StageVariables: st.variables,
+		Authorizer:     c.authorizer,
+		APIKey:         c.apiKeyValue,
+		APIKeyID:       c.apiKeyID,
 	}
+}
+
+// messageRequests holds the requests of MESSAGE events, which live only
+// while their message is handled.
+var messageRequests = sync.Pool{New: func() any { return new(integration.Request) }}
+
+// messageRequest returns a pooled request for a MESSAGE event of c whose
+// request, extended request and message ids are written into ids (the
+// spare room after the message's bytes, see msgIDSpace) or, when ids is too
+// short, into one new allocation. putRequest gives it back.
+func (c *conn) messageRequest(st *stage, routeKey string, msg, ids []byte, now time.Time) *integration.Request {
+	req := messageRequests.Get().(*integration.Request)
+	c.fillRequest(req, st, integration.EventMessage, routeKey, now)
+	req.Body = msg
+	if len(ids) < msgIDSpace {
+		ids = make([]byte, msgIDSpace)
+	}
+	idsInto(ids[:msgIDSpace], c.s.opts.Node, &req.RequestID, &req.ExtendedRequestID, &req.MessageID)
+	return req
+}
+
+// putRequest gives a request messageRequest returned back to the pool.
+// Nothing may use it afterwards.
+func putRequest(req *integration.Request) {
+	*req = integration.Request{}
+	messageRequests.Put(req)
 }
 
 // handshakeStatus is the HTTP status of a failed $connect integration call
@@ -363,10 +395,13 @@ func apiKeyResponseType(r apikey.Reason) string {
 }
 
 // handleMessage routes one message (RT-21) and throttles it (RT-25), then
-// runs its integration off the read loop (RT-44). It blocks while the
-// connection has MaxInflight calls running, which pauses reading from this
-// client only.
-func (s *Server) handleMessage(c *conn, msg []byte) {
+// runs its integration (RT-44): one that calls a backend runs off the read
+// loop, on its own goroutine; a MOCK integration, or a route without one,
+// does no I/O and runs on the read loop, without a goroutine. Either way the
+// call holds one of the connection's MaxInflight slots, and handleMessage
+// blocks while all are taken, which pauses reading from this client only.
+// ids is spare room for the request's ids (see messageRequest).
+func (s *Server) handleMessage(c *conn, msg, ids []byte) {
 	c.touch()
 	st := s.table.Load().stages[c.key]
 	if st == nil {
@@ -386,7 +421,7 @@ func (s *Server) handleMessage(c *conn, msg []byte) {
 	}
 	if rt == nil {
 		st.noRoute.MessageIn()
-		s.refuseMessage(c, st, nil, msg, now, http.StatusForbidden, messageForbidden, integration.ResponseTypeAccessDenied)
+		s.refuseMessage(c, st, nil, msg, ids, now, http.StatusForbidden, messageForbidden, integration.ResponseTypeAccessDenied)
 		return
 	}
 	rt.metrics.MessageIn()
@@ -397,22 +432,29 @@ func (s *Server) handleMessage(c *conn, msg []byte) {
 			if out.Status == http.StatusTooManyRequests {
 				message, responseType = messageTooManyRequests, apiKeyResponseType(out.Reason)
 			}
-			s.refuseMessage(c, st, rt, msg, now, out.Status, message, responseType)
+			s.refuseMessage(c, st, rt, msg, ids, now, out.Status, message, responseType)
 			return
 		}
 	}
 	if !rt.bucket.Allow(now) {
-		s.refuseMessage(c, st, rt, msg, now, http.StatusTooManyRequests, messageTooManyRequests, integration.ResponseTypeThrottled)
+		s.refuseMessage(c, st, rt, msg, ids, now, http.StatusTooManyRequests, messageTooManyRequests, integration.ResponseTypeThrottled)
 		return
 	}
 	c.inflight <- struct{}{}
+	if rt.integration == nil || rt.integrationType == model.IntegrationMock {
+		c.holdWrites()
+		s.invokeMessage(c, st, rt, msg, ids, now)
+		c.flushHeld()
+		<-c.inflight
+		return
+	}
 	s.wg.Add(1)
 	go func() {
 		defer func() {
 			<-c.inflight
 			s.wg.Done()
 		}()
-		s.invokeMessage(c, st, rt, msg, now)
+		s.invokeMessage(c, st, rt, msg, ids, now)
 	}()
 }
 
@@ -425,15 +467,14 @@ const (
 
 // refuseMessage answers a message the gateway refuses before any
 // integration runs: no route (RT-21) or throttled (RT-25).
-func (s *Server) refuseMessage(c *conn, st *stage, rt *route, msg []byte, now time.Time, status int, message, responseType string) {
+func (s *Server) refuseMessage(c *conn, st *stage, rt *route, msg, ids []byte, now time.Time, status int, message, responseType string) {
 	metrics, exec, key := st.noRoute, st.noRouteExec, ""
 	if rt != nil {
 		metrics, exec, key = rt.metrics, rt.exec, rt.key
 	}
 	metrics.ClientError()
-	req := c.request(st, integration.EventMessage, key, now)
-	req.MessageID = NewID(s.opts.Node)
-	req.Body = msg
+	req := c.messageRequest(st, key, msg, ids, now)
+	defer putRequest(req)
 	req.Status, req.ErrorMessage, req.ErrorResponseType = status, message, responseType
 	s.reply(c, metrics, errorFrame(message, c.id, "requestId", req.RequestID))
 	s.logEvent(st, exec, req, now, nil, msg, nil)
@@ -442,11 +483,10 @@ func (s *Server) refuseMessage(c *conn, st *stage, rt *route, msg []byte, now ti
 // invokeMessage validates a message against its route's models (RT-23),
 // calls the route's integration and answers the client: the reply on a
 // two-way route (RT-24), an error frame on failure (RT-22, D-39, D-44).
-func (s *Server) invokeMessage(c *conn, st *stage, rt *route, msg []byte, now time.Time) {
+func (s *Server) invokeMessage(c *conn, st *stage, rt *route, msg, ids []byte, now time.Time) {
 	start := time.Now()
-	req := c.request(st, integration.EventMessage, rt.key, now)
-	req.MessageID = NewID(s.opts.Node)
-	req.Body = msg
+	req := c.messageRequest(st, rt.key, msg, ids, now)
+	defer putRequest(req)
 	if err := rt.validator.Validate(msg); err != nil {
 		rt.metrics.ClientError()
 		req.Status, req.ErrorMessage, req.ErrorResponseType = http.StatusBadRequest, messageBadRequestBody, integration.ResponseTypeBadRequestBody
@@ -463,14 +503,15 @@ func (s *Server) invokeMessage(c *conn, st *stage, rt *route, msg []byte, now ti
 		s.logEvent(st, rt.exec, req, start, err, msg, nil)
 		return
 	}
-	resp, err := s.invoker.Call(s.ctx, rt.integration, req)
-	if resp != nil {
+	var resp integration.Response
+	err := s.invoker.CallInto(s.ctx, rt.integration, req, &resp)
+	if err == nil {
 		req.IntegrationStatus, req.IntegrationLatency = resp.StatusCode, resp.Latency
 		rt.metrics.IntegrationLatency(resp.Latency)
 		// D-39: an HTTP status of 500 or more from the integration's
 		// endpoint fails the message. A Lambda result's own statusCode is
 		// not examined, and a MOCK has no endpoint.
-		if err == nil && resp.StatusCode >= 500 && (rt.integrationType == model.IntegrationHTTPProxy || rt.integrationType == model.IntegrationHTTP) {
+		if resp.StatusCode >= 500 && (rt.integrationType == model.IntegrationHTTPProxy || rt.integrationType == model.IntegrationHTTP) {
 			err = &statusError{code: resp.StatusCode}
 		}
 	}

@@ -1,8 +1,11 @@
 package runtime
 
 import (
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/base64"
+	"math/rand/v2"
+	"sync"
+	"unsafe"
 )
 
 // idBytes is the number of bytes behind an id: 11 bytes encode to 15 base64
@@ -23,13 +26,53 @@ const IDLength = 16
 // route an @connections call to the node that holds the connection.
 // URL-safe base64 keeps ids free of '/' and '+', so they travel in @connections
 // paths without escaping.
+//
+// The random bytes come from ChaCha8 generators (math/rand/v2), each seeded
+// with 32 bytes from crypto/rand and used by one goroutine at a time (see
+// randomBytes). ChaCha8 is a cryptographically strong generator, so ids stay
+// as unguessable as crypto/rand's own bytes would make them, without a
+// system call per id.
 func NewID(node uint16) string {
+	var b [IDLength]byte
+	return string(appendID(b[:0], node))
+}
+
+// appendID appends a new id (see NewID) to dst.
+func appendID(dst []byte, node uint16) []byte {
 	var b [idBytes]byte
-	// crypto/rand.Read never returns an error.
-	_, _ = rand.Read(b[:9])
+	randomBytes(b[:9])
 	b[9] = byte(node>>8) ^ b[0]
 	b[10] = byte(node) ^ b[1]
-	return base64.URLEncoding.EncodeToString(b[:])
+	return base64.URLEncoding.AppendEncode(dst, b[:])
+}
+
+// idsInto writes len(ids) new ids into mem, which must hold
+// len(ids)*IDLength bytes, and sets ids to strings that share mem's
+// memory: one allocation (or none, when mem is the spare tail of a buffer
+// allocated anyway) instead of one per id. mem must never be modified
+// afterwards; the strings keep it alive.
+func idsInto(mem []byte, node uint16, ids ...*string) {
+	for i, id := range ids {
+		part := appendID(mem[i*IDLength:i*IDLength], node)
+		*id = unsafe.String(unsafe.SliceData(part), IDLength)
+	}
+}
+
+// rngs holds seeded ChaCha8 generators. A generator is taken for one call
+// and given back, so no two goroutines ever share one; a generator the pool
+// drops is simply garbage, and a new one gets a fresh seed.
+var rngs = sync.Pool{New: func() any {
+	var seed [32]byte
+	// crypto/rand.Read never returns an error.
+	_, _ = crand.Read(seed[:])
+	return rand.NewChaCha8(seed)
+}}
+
+// randomBytes fills b with cryptographically strong random bytes.
+func randomBytes(b []byte) {
+	g := rngs.Get().(*rand.ChaCha8)
+	_, _ = g.Read(b)
+	rngs.Put(g)
 }
 
 // NodeOf returns the node number encoded in an id made by NewID, and false when

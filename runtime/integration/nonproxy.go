@@ -62,23 +62,25 @@ func (p *Prepared) respond(env *renderEnv) (body []byte, hasBody bool) {
 
 // callMock answers a MOCK integration (RT-43): nothing is called; the
 // request payload's statusCode selects the integration response.
-func (p *Prepared) callMock(req *Request, start time.Time) (*Response, *Error) {
+// It fills resp, which the caller provides so that it can keep it off the
+// heap.
+func (p *Prepared) callMock(req *Request, start time.Time, resp *Response) *Error {
 	env := newRenderEnv(req)
 	buf := getBuffer()
 	defer putBuffer(buf)
 	payload, ierr := p.requestPayload(*buf, &env)
 	*buf = payload
 	if ierr != nil {
-		return nil, ierr
+		return ierr
 	}
 	status, err := mockStatus(payload)
 	if err != nil {
-		return nil, p.fail(KindInvalidRequest, "read the MOCK status", err)
+		return p.fail(KindInvalidRequest, "read the MOCK status", err)
 	}
 	env.reply, env.hasReply = replyEnv{status: status, latency: time.Since(start)}, true
-	resp := &Response{StatusCode: status}
+	*resp = Response{StatusCode: status}
 	resp.Body, resp.HasBody = p.respond(&env)
-	return resp, nil
+	return nil
 }
 
 var statusCodePath = []model.PathStep{{Name: "statusCode"}}
