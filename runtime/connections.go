@@ -19,7 +19,7 @@ func (s *Server) serveConnections(w http.ResponseWriter, r *http.Request, t *tab
 	var body []byte
 	if r.Method == http.MethodPost {
 		var err error
-		if body, err = io.ReadAll(io.LimitReader(r.Body, MaxMessageSize+1)); err != nil {
+		if body, err = readBody(r); err != nil {
 			writeAWSError(w, http.StatusBadRequest, "BadRequestException", "Could not read the request body: "+err.Error())
 			return
 		}
@@ -148,4 +148,19 @@ func writeAWSError(w http.ResponseWriter, status int, errorType, message string)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// readBody reads a POST body of at most MaxMessageSize+1 bytes (one more
+// tells an oversize body). The message goes to the client's send queue
+// as it is, so with a Content-Length it is read into one buffer of exactly
+// that size rather than grown.
+func readBody(r *http.Request) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 && n <= MaxMessageSize {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(io.LimitReader(r.Body, MaxMessageSize+1))
 }
