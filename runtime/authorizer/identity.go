@@ -2,7 +2,6 @@ package authorizer
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/wsgwctl/wsgwctl/runtime/integration"
@@ -101,32 +100,16 @@ func queryValue(rawQuery, key string) string {
 // pair is one header or query parameter.
 type pair struct{ key, value string }
 
-// parseQuery splits a raw query string into its parameters in order,
-// unescaping keys and values as the CONNECT event does: a parameter without
-// '=' has an empty value, a part that does not unescape is kept as written,
-// empty parts are skipped.
+// parseQuery splits a raw query string into its parameters in order, the
+// way the CONNECT event does (integration.QueryParameters).
 func parseQuery(rawQuery string) []pair {
-	if rawQuery == "" {
+	qs := integration.QueryParameters(rawQuery)
+	if qs == nil {
 		return nil
 	}
-	var pairs []pair
-	for part := range strings.SplitSeq(rawQuery, "&") {
-		if part == "" {
-			continue
-		}
-		key, value, _ := strings.Cut(part, "=")
-		pairs = append(pairs, pair{unescapeQuery(key), unescapeQuery(value)})
+	pairs := make([]pair, len(qs))
+	for i, q := range qs {
+		pairs[i] = pair{q.Name, q.Value}
 	}
 	return pairs
-}
-
-func unescapeQuery(s string) string {
-	if !strings.ContainsAny(s, "%+") {
-		return s
-	}
-	u, err := url.QueryUnescape(s)
-	if err != nil {
-		return s
-	}
-	return u
 }

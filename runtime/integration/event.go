@@ -301,9 +301,23 @@ func appendQuery(dst []byte, rawQuery string) []byte {
 	return append(dst, ',')
 }
 
-// parseQuery splits a raw query string into its parameters in order,
-// unescaping keys and values. A parameter without '=' has an empty value; a
-// part that does not unescape is kept as written; empty parts are skipped.
+// QueryParameters splits a raw query string into its parameters in order,
+// unescaping names and values as the CONNECT event does (D-42): a parameter
+// without '=' has an empty value, a part that does not unescape is kept as
+// written, empty parts are skipped. Authorizers read the same parameters.
+func QueryParameters(rawQuery string) []Header {
+	pairs := parseQuery(rawQuery)
+	if pairs == nil {
+		return nil
+	}
+	hs := make([]Header, len(pairs))
+	for i, p := range pairs {
+		hs[i] = Header{Name: p.key, Value: p.value}
+	}
+	return hs
+}
+
+// parseQuery is QueryParameters as the event encoder's pairs.
 func parseQuery(rawQuery string) []pair {
 	if rawQuery == "" {
 		return nil
