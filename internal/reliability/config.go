@@ -77,8 +77,12 @@ type Config struct {
 	// Faults lists the fault kinds to run in the abuse phase (Fault.Kind
 	// values); default: every kind.
 	Faults []string
+	// InProcess runs the attackers and the faulty backends in this process
+	// instead of a child process (see Run); they then compete with the
+	// gateway and the well-behaved clients for the CPU. Default false.
+	InProcess bool
 	// Logger receives the gateway's logs; default: discarded.
-	Logger *slog.Logger
+	Logger *slog.Logger `json:"-"`
 }
 
 func (c Config) withDefaults() Config {

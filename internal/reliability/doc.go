@@ -17,6 +17,16 @@
 // phase, the process heap around the abuse phase, and the goroutines left
 // after Shutdown.
 //
+// The attackers and the faulty backends run in a child process at a lower
+// scheduling priority (nice 10): the current binary, re-executed with an
+// environment variable that the package's init recognises, so that any
+// binary linking the package (cmd/reliability, the package's tests) serves
+// as its own attacker process. Attackers of a real gateway run on other
+// machines; in the same process they would take the CPU the gateway and the
+// well-behaved clients need and distort the latency the suite measures.
+// The child reports its outcomes per fault kind to the parent as JSON on its
+// stdout; Config.InProcess keeps everything in one process instead.
+//
 // The package owns the suite only: it drives the gateway through its
 // exported API and the network, never changes runtime behaviour, and never
 // prints (cmd/reliability prints the table). Every fault is bounded in time

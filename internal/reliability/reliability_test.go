@@ -104,3 +104,47 @@ func TestPercentiles(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultsOf checks that the outcomes the attacker process reports are
+// counted on the selected fault kinds, in order, and that kinds it did not
+// report are kept with no attempt.
+func TestFaultsOf(t *testing.T) {
+	res := attackResult{Faults: []faultCount{
+		{Kind: "flood", Outcomes: map[string]int{outEchoed: 3, outThrottled: 2}},
+		{Kind: "binary-frame", Outcomes: map[string]int{outClose1003: 4}},
+	}}
+	tests := []struct {
+		name   string
+		faults []string
+		want   map[string]int // tried per kind
+	}{
+		{"selected", []string{"binary-frame", "flood", "churn"}, map[string]int{"binary-frame": 4, "flood": 5, "churn": 0}},
+		{"one", []string{"flood"}, map[string]int{"flood": 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := faultsOf(Config{Faults: tt.faults}, res)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d faults, want %d", len(got), len(tt.want))
+			}
+			for i, f := range got {
+				if i > 0 && kindIndex(got[i-1].Kind) > kindIndex(f.Kind) {
+					t.Errorf("fault %s listed after %s, want the order of attacks()", f.Kind, got[i-1].Kind)
+				}
+				if f.Tried() != tt.want[f.Kind] {
+					t.Errorf("fault %s tried %d, want %d", f.Kind, f.Tried(), tt.want[f.Kind])
+				}
+			}
+		})
+	}
+}
+
+// kindIndex returns the position of kind in attacks().
+func kindIndex(kind string) int {
+	for i, a := range attacks() {
+		if a.fault.Kind == kind {
+			return i
+		}
+	}
+	return -1
+}

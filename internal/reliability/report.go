@@ -37,10 +37,20 @@ type Report struct {
 	// Connects and Disconnects count the $connect and $disconnect events the
 	// Lambda-style backend received; every accepted connection gets both.
 	Connects, Disconnects int
+	// AttackerCPU is the CPU time the attack side (attackers and faulty
+	// backends) used during the AttackerWall time its attackers ran, and
+	// AttackerNice its nice value, when it runs in a child process (the
+	// default). With Config.InProcess its CPU time is part of Abuse.CPU and
+	// AttackerCPU is 0. AttackerErrors says what went wrong lowering the
+	// child's priority.
+	AttackerCPU, AttackerWall time.Duration
+	AttackerNice              int
+	AttackerErrors            []string
 	// HeapBefore and HeapAfter are the process's live heap (after a garbage
 	// collection) just before and just after the abuse phase, and HeapPeak
-	// the largest in-use heap sampled during it. The backends and clients
-	// run in the same process and are included.
+	// the largest in-use heap sampled during it. The well-behaved backend
+	// and clients run in the same process and are included; the attack
+	// side is included only with Config.InProcess.
 	HeapBefore, HeapAfter, HeapPeak uint64
 	// GoroutinesBefore is the number of goroutines when Run started, and
 	// GoroutinesAfter the number once the gateway had shut down and the
@@ -58,8 +68,9 @@ type Phase struct {
 	// P50, P99 and Max are latencies from sending a message to reading its
 	// reply.
 	P50, P99, Max time.Duration
-	// Wall is how long the phase lasted, and CPU the CPU time the whole
-	// process (gateway, backends, clients and attackers) used meanwhile.
+	// Wall is how long the phase lasted, and CPU the CPU time the process
+	// (gateway, well-behaved backend and clients, and the attack side only
+	// with Config.InProcess) used meanwhile.
 	Wall, CPU time.Duration
 	// SchedP99 is the 99th percentile of the time the process's goroutines
 	// spent runnable before running during the phase (the Go runtime's
@@ -75,6 +86,15 @@ func (p Phase) Cores() float64 {
 		return 0
 	}
 	return float64(p.CPU) / float64(p.Wall)
+}
+
+// AttackerCores returns the average number of CPU cores the attack side used
+// while its attackers ran.
+func (r *Report) AttackerCores() float64 {
+	if r.AttackerWall <= 0 {
+		return 0
+	}
+	return float64(r.AttackerCPU) / float64(r.AttackerWall)
 }
 
 // LatencyRatio returns the abuse phase's p99 divided by the baseline's.
@@ -160,6 +180,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "latency p99\t%s\t%s\n", ms(r.Baseline.P99), ms(r.Abuse.P99))
 	fmt.Fprintf(tw, "latency max\t%s\t%s\n", ms(r.Baseline.Max), ms(r.Abuse.Max))
 	fmt.Fprintf(tw, "process CPU (cores, of %d)\t%.2f\t%.2f\n", goruntime.NumCPU(), r.Baseline.Cores(), r.Abuse.Cores())
+	if cfg.InProcess {
+		fmt.Fprintln(tw, "attack side CPU (cores; in process)\t\tpart of process CPU")
+	} else {
+		fmt.Fprintf(tw, "attack side CPU (cores; child process, nice %d)\t\t%.2f\n", r.AttackerNice, r.AttackerCores())
+	}
 	fmt.Fprintf(tw, "goroutine run-queue wait p99\t%s\t%s\n", ms(r.Baseline.SchedP99), ms(r.Abuse.SchedP99))
 	fmt.Fprintf(tw, "p99 abuse / baseline\t%.2f×\t\n", r.LatencyRatio())
 	if err := tw.Flush(); err != nil {
@@ -254,6 +279,9 @@ func percentiles(samples []time.Duration) Phase {
 // Fault.Timed), one sentence each.
 func (r *Report) Warnings() []string {
 	var w []string
+	for _, e := range r.AttackerErrors {
+		w = append(w, "attack side: "+e)
+	}
 	for _, f := range r.Faults {
 		if n := f.Unexpected(); n > 0 && f.Timed {
 			w = append(w, unexpectedOutcomes(f, n))

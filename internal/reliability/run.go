@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	goruntime "runtime"
-	"slices"
 	"sync"
 	"time"
 
@@ -31,17 +29,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer good.Close()
-	faulty, err := startFaultyBackend()
+	attackers, err := startAttackSide(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	defer faulty.Close()
+	defer attackers.close()
 	down, err := closedPortURL()
 	if err != nil {
 		return nil, err
 	}
 
-	gw, err := startGateway(cfg, suiteState(good, faulty, down))
+	gw, err := startGateway(cfg, suiteState(good, attackers.faultyURL(), down))
 	if err != nil {
 		return nil, err
 	}
@@ -65,29 +63,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.HeapBefore = liveHeap()
 
 	// Phase 2: the same clients while every attacker runs.
-	transport := &http.Transport{MaxIdleConnsPerHost: 64}
-	e := &env{addr: gw.addr, cfg: cfg, http: &http.Client{Transport: transport, Timeout: attemptDeadline}}
-	abuseCtx, stopAbuse := context.WithTimeout(ctx, cfg.Duration)
-	var attackers sync.WaitGroup
-	for _, a := range attacks() {
-		if len(cfg.Faults) > 0 && !slices.Contains(cfg.Faults, a.fault.Kind) {
-			continue
-		}
-		rep.Faults = append(rep.Faults, a.fault)
-		for range cfg.Attackers {
-			attackers.Add(1)
-			go func() {
-				defer attackers.Done()
-				runAttacker(abuseCtx, e, a)
-			}()
-		}
+	if err := attackers.start(gw.addr); err != nil {
+		return nil, err
 	}
 	peak := sampleHeap()
 	rep.Abuse = runPhase(ctx, clients, cfg)
-	stopAbuse()
-	attackers.Wait()
+	res, err := attackers.wait()
 	rep.HeapPeak = peak()
-	transport.CloseIdleConnections()
+	if err != nil {
+		return nil, err
+	}
+	rep.Faults = faultsOf(cfg, res)
+	rep.AttackerCPU, rep.AttackerWall, rep.AttackerNice = res.CPU, res.Wall, res.Nice
+	rep.AttackerErrors = res.Errors
 	rep.HeapAfter = liveHeap()
 
 	rep.AnsweredAfterAbuse = answerOnce(ctx, gw.addr, cfg.ReplyTimeout) == nil
@@ -118,7 +106,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.ShutdownTime = time.Since(shutdownStart)
 	good.Close()
-	faulty.Close()
+	if err := attackers.close(); err != nil {
+		return nil, err
+	}
 	rep.Connects, rep.Disconnects = int(good.connects.Load()), int(good.disconnects.Load())
 	rep.GoroutinesAfter = settledGoroutines(rep.GoroutinesBefore)
 	rep.Elapsed = time.Since(started)

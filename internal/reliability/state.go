@@ -42,9 +42,9 @@ var faultRoutes = []struct {
 }
 
 // suiteState returns the applied state the gateway serves: good is the
-// well-behaved backend, faulty the misbehaving one, and down the URL of a
-// closed port.
-func suiteState(good *goodBackend, faulty *faultyBackend, down string) *state.State {
+// well-behaved backend, faulty the base URL of the misbehaving ones, and
+// down the URL of a closed port.
+func suiteState(good *goodBackend, faulty, down string) *state.State {
 	integrations := []*model.Integration{
 		{Name: "echo", Type: model.IntegrationHTTPProxy, URI: model.LiteralTemplate(good.url("/echo")), TimeoutMS: 5000},
 		{Name: "lambda", Type: model.IntegrationAWSProxy, URI: model.LiteralTemplate(good.url("/lambda")), TimeoutMS: 5000},
@@ -67,7 +67,7 @@ func suiteState(good *goodBackend, faulty *faultyBackend, down string) *state.St
 		{Key: routeFlood, Integration: "echo", TwoWay: true},
 	}
 	for _, f := range faultRoutes {
-		uri := faulty.url("/" + f.key)
+		uri := faulty + "/" + f.key
 		if f.key == "down" {
 			uri = down
 		}

@@ -27,6 +27,7 @@ func main() {
 	flag.IntVar(&cfg.Clients, "clients", reliability.DefaultClients, "number of well-behaved clients")
 	flag.IntVar(&cfg.Attackers, "attackers", reliability.DefaultAttackers, "number of concurrent attackers per fault kind")
 	flag.DurationVar(&cfg.ThinkTime, "think", reliability.DefaultThinkTime, "well-behaved clients' pause between a reply and the next message")
+	flag.BoolVar(&cfg.InProcess, "in-process", false, "run the attackers and faulty backends in this process instead of a child process at nice 10")
 	only := flag.String("faults", "", "comma-separated fault kinds to run (default: all)")
 	flag.Parse()
 	if *only != "" {
