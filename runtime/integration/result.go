@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -236,11 +235,9 @@ func (r *simpleResult) setBody(raw []byte, i int) (int, bool) {
 	if !utf8.Valid(content) {
 		return 0, false
 	}
-	body, ok := unquote(content)
-	if !ok {
-		return 0, false
-	}
-	r.body = body
+	// appendUnescaped decodes exactly as encoding/json does, lone
+	// surrogates included (FuzzParseLambdaResult holds the two paths equal).
+	r.body = appendUnescaped(make([]byte, 0, len(content)), content)
 	return end, true
 }
 
@@ -275,50 +272,6 @@ func stringEnd(raw []byte, i int) int {
 			return j + 1
 		}
 	}
-}
-
-// unquote decodes the content of a valid JSON string into a new slice. ok is
-// false for escapes whose decoding encoding/json would repair (lone
-// surrogates), which the caller leaves to encoding/json.
-func unquote(s []byte) ([]byte, bool) {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
-		switch s[i] {
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r := hex4(s[i+1 : i+5])
-			i += 4
-			if utf16.IsSurrogate(r) {
-				if i+6 >= len(s) || s[i+1] != '\\' || s[i+2] != 'u' {
-					return nil, false
-				}
-				r = utf16.DecodeRune(r, hex4(s[i+3:i+7]))
-				if r == utf8.RuneError {
-					return nil, false
-				}
-				i += 6
-			}
-			out = utf8.AppendRune(out, r)
-		default: // '"', '\\', '/'
-			out = append(out, s[i])
-		}
-	}
-	return out, true
 }
 
 // hex4 decodes four valid hex digits.
