@@ -57,9 +57,12 @@ func (c *captureConn) Read(p []byte) (int, error) {
 	if n > 0 && c.recording.Load() {
 		c.mu.Lock()
 		if c.recording.Load() {
+			// Search only what is new (and the 3 bytes before it), so a
+			// head sent a byte at a time costs linear time, not quadratic.
+			from := max(len(c.head)-3, 0)
 			c.head = append(c.head, p[:n]...)
-			if i := bytes.Index(c.head, []byte("\r\n\r\n")); i >= 0 {
-				c.head = c.head[:i+2]
+			if i := bytes.Index(c.head[from:], []byte("\r\n\r\n")); i >= 0 {
+				c.head = c.head[:from+i+2]
 				c.recording.Store(false)
 			} else if len(c.head) > maxCapturedHead {
 				c.head = nil
@@ -111,6 +114,21 @@ func isTLS(r *http.Request) bool {
 	}
 	_, ok = cc.Conn.(*tls.Conn)
 	return ok
+}
+
+// dropHead forgets the head recorded for r's connection, for a request that
+// is answered without reading it, and records again for the connection's
+// next request when this one has no body. Bytes of that request net/http read ahead are missed; the
+// request-line check in parseHead then falls back to canonical names.
+func dropHead(r *http.Request) {
+	if cc, ok := r.Context().Value(captureKey{}).(*captureConn); ok {
+		cc.mu.Lock()
+		cc.head = cc.head[:0]
+		// A request with a body (an @connections POST) would record the
+		// body next: recording stops for such a connection instead.
+		cc.recording.Store(r.ContentLength == 0 && len(r.TransferEncoding) == 0)
+		cc.mu.Unlock()
+	}
 }
 
 // handshakeHeaders returns r's headers in the order and casing the client

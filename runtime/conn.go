@@ -496,6 +496,12 @@ func (c *conn) write() {
 		c.mu.Lock()
 		if len(c.queue) == 0 {
 			c.writing = false
+			if c.state == stateOpen {
+				// The next inline write must not meet this batch's
+				// deadline long after it passed; close deadlines (set
+				// once the state leaves open) stay.
+				_ = c.nc.SetWriteDeadline(time.Time{})
+			}
 			c.mu.Unlock()
 			return
 		}

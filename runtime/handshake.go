@@ -26,6 +26,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no state loaded", http.StatusServiceUnavailable)
 		return
 	}
+	if !isUpgrade(r) {
+		// Only a handshake reads the recorded head (handshakeHeaders); a
+		// request answered without one must not leave its head for the
+		// next request on a kept-alive connection (D-42).
+		dropHead(r)
+	}
 	if len(r.RequestURI) > s.opts.MaxURLLength {
 		http.Error(w, "URI Too Long", http.StatusRequestURITooLong)
 		return
@@ -51,6 +57,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	dropHead(r)
 	http.NotFound(w, r)
 }
 

@@ -221,7 +221,10 @@ func NewServer(opts Options) *Server {
 		MaxHeaderBytes:    opts.MaxHeaderBytes,
 		IdleTimeout:       opts.IdleTimeout,
 		ConnContext:       withCaptureConn,
-		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
+		// Requests in progress ($connect and authorizer calls, @connections)
+		// end when Shutdown gives up (s.cancel): net/http never cancels them.
+		BaseContext: func(net.Listener) context.Context { return s.ctx },
+		ErrorLog:    slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug),
 	}
 	s.wg.Add(1)
 	go s.sweep()
