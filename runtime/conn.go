@@ -718,7 +718,9 @@ func (c *conn) readFrames(rs *readState) bool {
 			ws.Cipher(p, h.Mask, 0)
 			switch h.OpCode {
 			case ws.OpPing:
+				c.holdWrites()
 				c.sendControl(ws.OpPong, append([]byte(nil), p...))
+				c.flushHeld()
 			case ws.OpClose:
 				c.clientClosed(p)
 				return false

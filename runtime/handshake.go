@@ -475,6 +475,10 @@ const (
 // refuseMessage answers a message the gateway refuses before any
 // integration runs: no route (RT-21) or throttled (RT-25).
 func (s *Server) refuseMessage(c *conn, st *stage, rt *route, msg, ids []byte, now time.Time, status int, message, responseType string) {
+	// Runs on the read loop: the error frame goes out in the reader's own
+	// write, like a MOCK reply, not through a new writer goroutine.
+	c.holdWrites()
+	defer c.flushHeld()
 	metrics, exec, key := st.noRoute, st.noRouteExec, ""
 	if rt != nil {
 		metrics, exec, key = rt.metrics, rt.exec, rt.key
