@@ -409,13 +409,13 @@ func apiKeyResponseType(r apikey.Reason) string {
 // blocks while all are taken, which pauses reading from this client only.
 // ids is spare room for the request's ids (see messageRequest).
 func (s *Server) handleMessage(c *conn, msg, ids []byte) {
-	c.touch()
+	now := s.opts.Now()
+	c.lastActive.Store(now.UnixNano()) // one clock read serves activity, throttles and the request
 	st := s.table.Load().stages[c.key]
 	if st == nil {
 		return // the stage is gone; the connection is being closed
 	}
 	c.lastStage.Store(st)
-	now := s.opts.Now()
 	var keyBuf [128]byte
 	var rt *route
 	if key, ok := st.routeSelection.Evaluate(keyBuf[:0], msg); ok {

@@ -508,21 +508,11 @@ func directHTTP(ctx context.Context, url string, conns int, body []byte, warmup,
 				if ph.over(t0) {
 					return
 				}
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-				if err != nil {
-					errs.add("request")
-					return
-				}
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				if err != nil {
-					errs.add("post")
-					continue
-				}
-				n, _ := io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != http.StatusOK || n != int64(len(body)) {
-					errs.add("reply")
+				if kind := postEcho(ctx, client, url, body); kind != "" {
+					errs.add(kind)
+					if kind == "request" {
+						return
+					}
 					continue
 				}
 				if ph.measured(t0) {
@@ -561,21 +551,8 @@ func directHTTPOpen(ctx context.Context, url string, conns int, rate float64, bo
 		go func() {
 			defer wg.Done()
 			for at := range schedule {
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-				if err != nil {
-					errs.add("request")
-					continue
-				}
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := client.Do(req)
-				if err != nil {
-					errs.add("post")
-					continue
-				}
-				n, _ := io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				if resp.StatusCode != http.StatusOK || n != int64(len(body)) {
-					errs.add("reply")
+				if kind := postEcho(ctx, client, url, body); kind != "" {
+					errs.add(kind)
 					continue
 				}
 				if ph.measured(at) {
@@ -605,4 +582,25 @@ func directHTTPOpen(ctx context.Context, url string, conns int, rate float64, bo
 	s := sampleOf(lat.hist, float64(done.Load())/duration.Seconds())
 	s.Errors = errs.total()
 	return s, nil
+}
+
+// postEcho POSTs body to url and checks that the backend echoed it whole.
+// It returns "" on success, else the error kind: "request" (the request
+// could not be built), "post" (no answer) or "reply" (a wrong answer).
+func postEcho(ctx context.Context, client *http.Client, url string, body []byte) string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return "request"
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "post"
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || n != int64(len(body)) {
+		return "reply"
+	}
+	return ""
 }
